@@ -1,0 +1,1 @@
+"""Borough IRT nodes and the adapters that connect them to local children's systems."""

@@ -1,0 +1,1 @@
+"""The London IRT Interchange hub: signed envelopes, routing, policy and the message log."""

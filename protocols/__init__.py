@@ -1,0 +1,1 @@
+"""Information sharing protocols: one signed XML document per authority and version."""

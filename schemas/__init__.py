@@ -1,0 +1,1 @@
+"""Versioned XSDs of the interchange, one folder per namespace: ``<name>/<version>/*.xsd``."""
