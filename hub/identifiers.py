@@ -84,9 +84,7 @@ DISCLOSURE_LEVELS: Final = ("none", "existence", "agencies", "contacts", "detail
 QUALIFIERS: Final = ("request", "response", "acknowledgement", "notification", "error")
 
 _AUTHORITY_CODES: Final = frozenset((*ALL_AUTHORITIES, HUB))
-_MESSAGE_ID = re.compile(
-    r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z"
-)
+_MESSAGE_ID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # UPN check letters skip I, O and S, which are easily misread (DfE UPN guide).
 _UPN_LETTERS: Final = "ABCDEFGHJKLMNPQRTUVWXYZ"
 _UPN_SHAPE = re.compile(r"[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]\Z")
