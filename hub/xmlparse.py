@@ -4,8 +4,9 @@ Every byte that arrives from outside — a message, an ISP document, a
 catalogue — is parsed here and nowhere else. The steps, in order:
 
 (1) size cap on the raw bytes, before the parser sees them (``too-large``);
-(2) byte-level refusal of ``<!DOCTYPE`` and ``<!ENTITY`` so no DTD, internal
-    subset or entity declaration is ever parsed (``forbidden-xml``);
+(2) byte-level refusal of NUL bytes (UTF-16 or UTF-32, ``malformed-xml``)
+    and of ``<!DOCTYPE`` and ``<!ENTITY``, so no DTD, internal subset or
+    entity declaration is ever parsed (``forbidden-xml``);
 (3) libxml2 with entity resolution, DTD loading, network access, huge trees
     and XInclude all off, comments dropped (``malformed-xml`` on syntax
     errors; libxml2's own depth and size guards map to ``too-large``);
@@ -78,7 +79,11 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     # (1) size before anything else reads the bytes
     if len(data) > limits.max_bytes:
         raise TooLarge(f"document is {len(data)} bytes; the limit is {limits.max_bytes}")
-    # (2) DTDs and entity declarations are refused before parsing
+    # (2) UTF-16 and UTF-32 always contain NUL bytes, which UTF-8 XML never
+    # may: refusing them here keeps step (2)'s byte checks meaningful.
+    if b"\x00" in data:
+        raise MalformedXml("document is not UTF-8 (it contains NUL bytes); only UTF-8 is accepted")
+    # DTDs and entity declarations are refused before parsing
     for marker, what in _FORBIDDEN_MARKUP:
         if marker in data:
             raise ForbiddenXml(f"document contains {what} ({marker.decode()}); none is allowed")
@@ -90,6 +95,9 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     if root is None:
         raise MalformedXml("document is empty")
     tree = root.getroottree()
+    # (2, again) a DTD in an encoding the byte check cannot see
+    if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
+        raise ForbiddenXml("document contains a DTD; none is allowed")
     # (4) UTF-8 only
     encoding = (tree.docinfo.encoding or "UTF-8").upper()
     if encoding not in {"UTF-8", "UTF8"}:
