@@ -1,0 +1,1 @@
+"""Information sharing protocols as machine-readable policy (SPEC §7)."""

@@ -1,0 +1,222 @@
+"""The policy engine: the ISPs in force, one per authority, and shadow candidates.
+
+Installing a document is all or nothing. A new version replaces the one in
+force only if it parses, validates, passes the model checks, belongs to the
+authority its file is named after, and carries a greater version number; on
+any failure the version in force stays and the caller gets a
+``SchemaInvalid`` (or a ``LoadReport`` line) naming the file, line and rule.
+
+The documents in force are an immutable snapshot replaced in one assignment,
+so a ``decide`` running beside an install sees either the old or the new set,
+never a mixture. Decisions use the compiled tables of ``hub.policy.compiled``.
+
+Shadow mode: a candidate document can be staged for an authority without
+being enforced. ``evaluate_with_shadow`` decides a request both ways and says
+whether the effect (outcome, level, categories, obligations) differs; the
+basis always differs when a staged document takes part, so it is not compared.
+
+Effective dates are compared with the UTC calendar day of the engine's clock;
+a document not yet (or no longer) in force counts as absent, which denies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+from hub.clock import Clock, SystemClock
+from hub.directory import Directory
+from hub.errors import IrtError, SchemaInvalid
+from hub.identifiers import ALL_AUTHORITIES, AuthorityCode
+from hub.policy.compiled import CompiledIsp, CompiledPolicy, compile_isp
+from hub.policy.decision import Decision
+from hub.policy.model import IspDocument, parse_isp
+from hub.policy.request import PolicyRequest
+
+__all__ = [
+    "MAX_PROTOCOL_FILES",
+    "LoadOutcome",
+    "LoadReport",
+    "PolicyEngine",
+    "protocol_files",
+]
+
+MAX_PROTOCOL_FILES: Final = len(ALL_AUTHORITIES)
+"""A protocols folder holds one document per authority; more is a mistake."""
+
+
+@dataclass(frozen=True, slots=True)
+class LoadOutcome:
+    """What happened to one file when a folder was loaded."""
+
+    source: str
+    status: Literal["installed", "unchanged", "refused"]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class LoadReport:
+    """Every file of one folder load, in file-name order."""
+
+    outcomes: tuple[LoadOutcome, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when no file was refused."""
+        return all(o.status != "refused" for o in self.outcomes)
+
+    def refused(self) -> tuple[LoadOutcome, ...]:
+        """The files that were refused; the versions before them stay in force."""
+        return tuple(o for o in self.outcomes if o.status == "refused")
+
+    def text(self) -> str:
+        """One line per file: ``<status>: <source>: <reason>``."""
+        return "\n".join(f"{o.status}: {o.source}: {o.reason}" for o in self.outcomes)
+
+
+def protocol_files(folder: Path) -> list[Path]:
+    """The ``E09*.xml`` documents of ``folder`` in name order (templates are skipped).
+
+    Raises ``SchemaInvalid`` when the folder is missing or holds more files
+    than there are authorities.
+    """
+    if not folder.is_dir():
+        raise SchemaInvalid(f"{folder}: not a folder of ISP documents")
+    files = sorted(folder.glob("E09*.xml"))
+    if len(files) > MAX_PROTOCOL_FILES:
+        raise SchemaInvalid(f"{folder}: {len(files)} documents; at most {MAX_PROTOCOL_FILES}")
+    return files
+
+
+class PolicyEngine:
+    """Holds the ISPs in force and decides requests against them."""
+
+    def __init__(self, *, directory: Directory, clock: Clock | None = None) -> None:
+        self._directory = directory
+        self._clock: Clock = clock if clock is not None else SystemClock()
+        self._cache: dict[str, CompiledIsp] = {}
+        self._enforced: Mapping[AuthorityCode, IspDocument] = {}
+        self._shadow_docs: Mapping[AuthorityCode, IspDocument] = {}
+        self._policy = CompiledPolicy({})
+        self._shadow_policy = CompiledPolicy({})
+
+    @property
+    def directory(self) -> Directory:
+        """The directory that resolves neighbours and groups."""
+        return self._directory
+
+    @property
+    def documents(self) -> Mapping[AuthorityCode, IspDocument]:
+        """The documents in force, by authority (a read-only snapshot)."""
+        return self._enforced
+
+    @property
+    def shadow_documents(self) -> Mapping[AuthorityCode, IspDocument]:
+        """The staged candidates, by authority."""
+        return self._shadow_docs
+
+    def in_force(self, authority: AuthorityCode) -> IspDocument | None:
+        """The document in force for ``authority``, if any."""
+        return self._enforced.get(authority)
+
+    def decide(self, request: PolicyRequest) -> Decision:
+        """Decide ``request`` against the documents in force today."""
+        return self._policy.decide(request, day=self._clock.now().date())
+
+    def evaluate_with_shadow(self, request: PolicyRequest) -> tuple[Decision, Decision, bool]:
+        """``(enforced, shadow, differs)``; ``differs`` compares effect, not basis."""
+        day = self._clock.now().date()
+        enforced = self._policy.decide(request, day=day)
+        shadow = self._shadow_policy.decide(request, day=day)
+        return enforced, shadow, _effect(enforced) != _effect(shadow)
+
+    def check(self, data: bytes, *, source: str) -> IspDocument:
+        """Parse ``data`` and check it could replace the document in force.
+
+        Raises ``SchemaInvalid`` (or a parser error) naming ``source``, the
+        line and the rule; never changes what is in force.
+        """
+        doc = parse_isp(data, source=source, directory=self._directory)
+        stem = Path(source).stem
+        if stem.startswith("E09") and stem != doc.authority:
+            raise SchemaInvalid(
+                f"{source}: file is named for {stem} but the ISP is {doc.authority}"
+            )
+        current = self._enforced.get(doc.authority)
+        if current is not None and current.digest != doc.digest and doc.version <= current.version:
+            raise SchemaInvalid(
+                f"{source}: version {doc.version} is not greater than version "
+                f"{current.version} in force ({current.source})"
+            )
+        return doc
+
+    def install(self, data: bytes, *, source: str) -> IspDocument:
+        """Check ``data`` and put it in force; on any error the old version stays."""
+        doc = self.check(data, source=source)
+        self._put(doc)
+        return doc
+
+    def load_folder(self, folder: Path) -> LoadReport:
+        """Install every ``E09*.xml`` of ``folder``; refused files keep their old versions."""
+        outcomes = []
+        for path in protocol_files(folder):
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                outcomes.append(LoadOutcome(str(path), "refused", f"cannot read: {exc.strerror}"))
+                continue
+            try:
+                doc = self.check(data, source=str(path))
+            except IrtError as exc:
+                kept = self._enforced.get(AuthorityCode(path.stem))
+                still = f"; version {kept.version} stays in force" if kept else ""
+                outcomes.append(LoadOutcome(str(path), "refused", exc.reason + still))
+                continue
+            current = self._enforced.get(doc.authority)
+            if current is not None and current.digest == doc.digest:
+                outcomes.append(LoadOutcome(str(path), "unchanged", f"version {doc.version}"))
+                continue
+            self._put(doc)
+            outcomes.append(LoadOutcome(str(path), "installed", f"version {doc.version}"))
+        return LoadReport(tuple(outcomes))
+
+    def stage_shadow(self, data: bytes, *, source: str) -> IspDocument:
+        """Stage a candidate for its authority beside the version in force."""
+        doc = parse_isp(data, source=source, directory=self._directory)
+        self._shadow_docs = {**self._shadow_docs, doc.authority: doc}
+        self._shadow_policy = self._compile({**self._enforced, **self._shadow_docs})
+        return doc
+
+    def clear_shadow(self) -> None:
+        """Drop every staged candidate; shadow decisions equal enforced ones again."""
+        self._shadow_docs = {}
+        self._shadow_policy = self._policy
+        self._prune()
+
+    def _put(self, doc: IspDocument) -> None:
+        enforced = {**self._enforced, doc.authority: doc}
+        policy = self._compile(enforced)
+        shadow = self._compile({**enforced, **self._shadow_docs})
+        self._enforced, self._policy, self._shadow_policy = enforced, policy, shadow
+        self._prune()
+
+    def _prune(self) -> None:
+        # Compiled tables are kept only for documents in force or staged.
+        live = {d.digest for d in (*self._enforced.values(), *self._shadow_docs.values())}
+        self._cache = {k: v for k, v in self._cache.items() if k in live}
+
+    def _compile(self, documents: Mapping[AuthorityCode, IspDocument]) -> CompiledPolicy:
+        compiled = {}
+        for authority, doc in documents.items():
+            entry = self._cache.get(doc.digest)
+            if entry is None:
+                entry = compile_isp(doc, directory=self._directory)
+                self._cache[doc.digest] = entry
+            compiled[authority] = entry
+        return CompiledPolicy(compiled)
+
+
+def _effect(decision: Decision) -> tuple[object, ...]:
+    return decision.outcome, decision.level, decision.categories, decision.obligations
