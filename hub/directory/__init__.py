@@ -1,6 +1,7 @@
 """The London directory of authorities, neighbours, groups and nodes."""
 
 from hub.directory.model import (
+    DEFAULT_DIRECTORY_PATH,
     Authority,
     Directory,
     GroupName,
@@ -12,6 +13,7 @@ from hub.directory.model import (
 )
 
 __all__ = [
+    "DEFAULT_DIRECTORY_PATH",
     "Authority",
     "Directory",
     "GroupName",

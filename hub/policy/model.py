@@ -4,7 +4,8 @@
 
 (1) parse with ``hub.xmlparse.parse_untrusted`` (size, DTD, PI and depth
     limits);
-(2) validate against ``schemas/isp/1/isp.xsd``;
+(2) check the root is an ``InformationSharingProtocol`` and validate it
+    against ``schemas/isp/1/isp.xsd`` through the schema registry;
 (3) check what the schema cannot say: permit rules name purposes, consent
     values and a ``MaxLevel`` above ``none``; forbid rules grant nothing;
     groups exist in the directory; a document never lists its own authority
@@ -17,8 +18,8 @@ line and, inside ``Rules``, the rule id.
 
 from __future__ import annotations
 
-import functools
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -37,11 +38,11 @@ from hub.identifiers import (
     PURPOSES,
     AuthorityCode,
 )
+from hub.schemas import default_registry
 from hub.xmlparse import XmlLimits, parse_untrusted
 
 __all__ = [
     "ISP_NS",
-    "ISP_XSD",
     "LEVEL_RANK",
     "MAX_ISP_BYTES",
     "Effect",
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 ISP_NS: Final = "urn:lcpc:irt:isp:1"
-ISP_XSD: Final = Path(__file__).resolve().parents[2] / "schemas" / "isp" / "1" / "isp.xsd"
 MAX_ISP_BYTES: Final = 256 * 1024
 """A full ISP of 200 rules is about 60 KiB; four times that is refused as abuse."""
 LEVEL_RANK: Final = {level: rank for rank, level in enumerate(DISCLOSURE_LEVELS)}
@@ -66,6 +66,7 @@ Effect = Literal["permit", "forbid"]
 Side = Literal["disclose", "request"]
 
 _Q: Final = "{" + ISP_NS + "}"
+_LINE: Final = re.compile(r"line (\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,40 +210,27 @@ def parse_isp(data: bytes, *, source: str, directory: Directory) -> IspDocument:
 
 
 def _validate(root: etree._Element, source: str) -> None:
-    schema = _schema()
-    if schema.validate(root):
-        return
-    # lxml-stubs leave the error log untyped; its entries carry line and message.
-    error: Any = next(iter(cast(Iterable[Any], schema.error_log)))
-    where = _locate(root, int(error.line), source)
-    raise SchemaInvalid(f"{where}: {error.message}")
-
-
-@functools.cache
-def _schema() -> etree.XMLSchema:
-    # Our own XSD files are trusted; lxml resolves the relative import of
-    # common.xsd from the file's location on disk.
+    if root.tag != _Q + "InformationSharingProtocol":
+        raise SchemaInvalid(
+            f"{source}, line {_line(root)}: root element is {root.tag}, "
+            f"not InformationSharingProtocol in {ISP_NS}"
+        )
     try:
-        return etree.XMLSchema(etree.parse(str(ISP_XSD)))
-    except (OSError, etree.XMLSchemaParseError, etree.XMLSyntaxError) as exc:
-        raise SchemaInvalid(f"the ISP schema {ISP_XSD} cannot be loaded: {exc}") from exc
+        default_registry().validate(root)
+    except SchemaInvalid as exc:
+        # The registry names the line; add the rule whose element spans it.
+        found = _LINE.search(exc.reason)
+        rule_id = _rule_at(root, int(found.group(1))) if found else None
+        where = f"{source}, rule {rule_id}" if rule_id else source
+        raise SchemaInvalid(f"{where}: {exc.reason}") from exc
 
 
-def _locate(root: etree._Element, line: int | None, source: str) -> str:
-    """``source, line N, rule ID`` for the rule whose element spans ``line``."""
-    if line is None:
-        return source
-    rule_id = None
+def _rule_at(root: etree._Element, line: int) -> str | None:
+    """The id of the rule whose element spans ``line``, if any."""
     for rule in root.iterfind(f"{_Q}Rules/{_Q}Rule"):
-        start = _line(rule)
-        if start > line:
-            break
-        rule_id = rule.get("id")
-        end = max(_line(e) for e in rule.iter())
-        if line > end:
-            rule_id = None
-    suffix = f", rule {rule_id}" if rule_id else ""
-    return f"{source}, line {line}{suffix}"
+        if _line(rule) <= line <= max(_line(e) for e in rule.iter()):
+            return rule.get("id")
+    return None
 
 
 def _line(element: etree._Element) -> int:
@@ -273,7 +261,9 @@ def _build(root: etree._Element, source: str, directory: Directory, *, digest: s
         )
     partners_el = root.find(_Q + "Partners")
     assert partners_el is not None  # required by the schema
-    partners = _partner_set(partners_el, authority, directory, source)
+    partners = _partner_set(
+        partners_el, authority, directory, f"{source}, line {_line(partners_el)}"
+    )
     rules = tuple(
         _rule(el, authority, directory, source) for el in root.iterfind(f"{_Q}Rules/{_Q}Rule")
     )
@@ -313,12 +303,12 @@ def _partner_set(
     for group in groups:
         if group not in directory.groups:
             raise SchemaInvalid(
-                f"{where}, line {_line(element)}: group {group!r} is not in the directory "
+                f"{where}: group {group!r} is not in the directory "
                 f"(known: {', '.join(sorted(directory.groups))})"
             )
     authorities = _texts(element, "Authority")
     if owner in authorities:
-        raise SchemaInvalid(f"{where}, line {_line(element)}: {owner} lists itself as a partner")
+        raise SchemaInvalid(f"{where}: {owner} lists itself as a partner")
     return PartnerSet(
         london=element.find(_Q + "London") is not None,
         neighbours=element.find(_Q + "Neighbours") is not None,
