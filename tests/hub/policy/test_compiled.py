@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import build_isp, build_rule
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from isp_builders import build_isp, build_rule
 
 from hub.directory import Directory, default_directory
 from hub.identifiers import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ALL_CONSENTS, IspXml, RuleXml, asker
+from isp_builders import ALL_CONSENTS, IspXml, RuleXml, asker
 
 from hub.errors import SchemaInvalid
 from hub.identifiers import AuthorityCode

@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import PROTOCOLS, IspXml, RuleXml, asker
+from isp_builders import PROTOCOLS, IspXml, RuleXml, asker
 
 from hub.errors import SchemaInvalid
 from hub.identifiers import AuthorityCode

@@ -6,7 +6,7 @@ import hashlib
 from datetime import date
 
 import pytest
-from conftest import PROTOCOLS, IspXml, RuleXml
+from isp_builders import PROTOCOLS, IspXml, RuleXml
 
 from hub.directory import Directory
 from hub.errors import ForbiddenXml, SchemaInvalid
