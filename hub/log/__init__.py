@@ -1,0 +1,100 @@
+"""The verifiable message log (SPEC §8): pure, storage-agnostic core.
+
+Modules, one concept each:
+
+- ``merkle``: RFC 9162 §2.1 hashing and proof verification;
+- ``tree``: appending leaves and generating proofs over a ``NodeStore``;
+- ``sqlite_nodes``: the durable SQLite ``NodeStore``;
+- ``note``: C2SP signed-note keys and wire format;
+- ``checkpoint``: C2SP tlog-checkpoint signing and strict opening;
+- ``cosignature``: C2SP tlog-cosignature/v1;
+- ``witness``: the checks a borough node makes before cosigning;
+- ``errors``: the ``LogError`` branch of the ``hub.errors`` tree.
+
+The names below are the package's public surface.
+"""
+
+from hub.log.checkpoint import Checkpoint, SignedCheckpoint, open_note, sign_checkpoint
+from hub.log.cosignature import Cosignature, cosign, verify_cosignature
+from hub.log.errors import (
+    CheckpointInconsistent,
+    ConsistencyProofInvalid,
+    InclusionProofInvalid,
+    LogError,
+    LogKeyInvalid,
+    LogRangeError,
+    LogStoreError,
+    NoteMalformed,
+    NoteSignatureInvalid,
+    NoteTooLarge,
+)
+from hub.log.merkle import (
+    EMPTY_ROOT,
+    LeafHash,
+    RootHash,
+    leaf_hash,
+    root_from_leaves,
+    verify_consistency,
+    verify_inclusion,
+)
+from hub.log.note import (
+    NoteSigner,
+    NoteVerifier,
+    SignatureType,
+    generate_cosigner_key,
+    generate_log_key,
+)
+from hub.log.sqlite_nodes import SqliteNodeStore
+from hub.log.tree import (
+    MemoryNodeStore,
+    NodeId,
+    NodeStore,
+    append_leaves,
+    consistency_proof,
+    inclusion_proof,
+    root,
+)
+from hub.log.witness import Cosigned, Witness, WitnessState
+
+__all__ = [
+    "EMPTY_ROOT",
+    "Checkpoint",
+    "CheckpointInconsistent",
+    "ConsistencyProofInvalid",
+    "Cosignature",
+    "Cosigned",
+    "InclusionProofInvalid",
+    "LeafHash",
+    "LogError",
+    "LogKeyInvalid",
+    "LogRangeError",
+    "LogStoreError",
+    "MemoryNodeStore",
+    "NodeId",
+    "NodeStore",
+    "NoteMalformed",
+    "NoteSignatureInvalid",
+    "NoteSigner",
+    "NoteTooLarge",
+    "NoteVerifier",
+    "RootHash",
+    "SignatureType",
+    "SignedCheckpoint",
+    "SqliteNodeStore",
+    "Witness",
+    "WitnessState",
+    "append_leaves",
+    "consistency_proof",
+    "cosign",
+    "generate_cosigner_key",
+    "generate_log_key",
+    "inclusion_proof",
+    "leaf_hash",
+    "open_note",
+    "root",
+    "root_from_leaves",
+    "sign_checkpoint",
+    "verify_consistency",
+    "verify_cosignature",
+    "verify_inclusion",
+]
