@@ -8,7 +8,8 @@ each side, the ``SideGrant`` of every cell
 
 (33 × 6 × 4 × 9 = 7,128 cells a side), storing a small integer per cell into
 a tuple of distinct grants. The table is filled rule by rule over the cells
-each rule covers, which is a different walk from the rule scan of
+each rule covers, once per set of counterparties to which the same rules
+apply, and copied to each of them: a different walk from the rule scan of
 ``hub.policy.scan``; the tests hold the two equal over the whole space.
 
 ``CompiledPolicy`` holds one compiled document per authority and decides a
@@ -27,7 +28,7 @@ from typing import Final
 
 from hub.directory import Directory
 from hub.identifiers import AGENCY_TYPES, ALL_AUTHORITIES, CONSENT_VALUES, PURPOSES, AuthorityCode
-from hub.policy.decision import Decision, SideGrant, combine
+from hub.policy.decision import Decision, GrantKind, SideGrant, combine
 from hub.policy.model import LEVEL_RANK, IspDocument, Rule, Side
 from hub.policy.request import PolicyRequest
 
@@ -75,18 +76,62 @@ class CompiledIsp:
 def compile_isp(doc: IspDocument, *, directory: Directory) -> CompiledIsp:
     """Precompute both side tables of ``doc`` against ``directory``."""
     partners = {_AUTH[c] for c in doc.partners.resolve(doc.authority, directory)}
-    interned: dict[SideGrant, int] = {}
-    cells = {side: _compile_side(doc, side, partners, directory, interned) for side in _SIDES}
-    grants = tuple(sorted(interned, key=interned.__getitem__))
-    return CompiledIsp(doc=doc, grants=grants, cells=cells)
+    intern = _Interner(doc)
+    cells = {side: _compile_side(doc, side, partners, directory, intern) for side in _SIDES}
+    return CompiledIsp(doc=doc, grants=tuple(intern.grants), cells=cells)
 
 
-def _cells_of(rule: Rule, counterparties: list[int]) -> list[int]:
+def _tails_of(rule: Rule) -> list[int]:
     purposes = [_PURPOSE[p] for p in rule.purposes] if rule.purposes else range(_NP)
     consents = [_CONSENT[c] for c in rule.consents] if rule.consents else range(_NC)
     agencies = [_AGENCY[a] for a in rule.agencies] if rule.agencies else range(_NA)
-    tails = [(p * _NC + c) * _NA + a for p in purposes for c in consents for a in agencies]
-    return [cp * _TAIL + t for cp in counterparties for t in tails]
+    return [(p * _NC + c) * _NA + a for p in purposes for c in consents for a in agencies]
+
+
+class _Interner:
+    """Distinct grants of one document, keyed cheaply by what determines them."""
+
+    def __init__(self, doc: IspDocument) -> None:
+        self._rules = {rule.id: rule for rule in doc.rules}
+        self.index: dict[tuple[str, int, tuple[str, ...]], int] = {}
+        self.grants: list[SideGrant] = []
+
+    def __call__(self, kind: GrantKind, level: int, ids: tuple[str, ...]) -> int:
+        key = (kind, level, ids)
+        found = self.index.get(key)
+        if found is None:
+            # a permit's categories are the union of its deciding rules' categories
+            categories = (
+                frozenset().union(*(self._rules[i].categories for i in ids))
+                if kind == "permit"
+                else frozenset()
+            )
+            found = len(self.grants)
+            self.grants.append(SideGrant(kind, level, categories, ids))
+            self.index[key] = found
+        return found
+
+
+def _tail_table(rules: list[Rule], intern: _Interner) -> list[int]:
+    """The 216 purpose × consent × agency cells for one set of applicable rules."""
+    forbids: dict[int, list[str]] = {}
+    best_level: dict[int, int] = {}
+    best_ids: dict[int, list[str]] = {}
+    for rule in rules:
+        level = LEVEL_RANK[rule.max_level]
+        for tail in _tails_of(rule):
+            if rule.effect == "forbid":
+                forbids.setdefault(tail, []).append(rule.id)
+            elif level > best_level.get(tail, 0):
+                best_level[tail], best_ids[tail] = level, [rule.id]
+            elif level == best_level[tail]:
+                best_ids[tail].append(rule.id)
+    table = [intern("no-rule", 0, ())] * _TAIL
+    for tail, level in best_level.items():
+        table[tail] = intern("permit", level, tuple(best_ids[tail]))
+    for tail, ids in forbids.items():
+        table[tail] = intern("forbid", 0, tuple(ids))
+    return table
 
 
 def _compile_side(
@@ -94,40 +139,23 @@ def _compile_side(
     side: Side,
     partners: set[int],
     directory: Directory,
-    interned: dict[SideGrant, int],
+    intern: _Interner,
 ) -> tuple[int, ...]:
-    forbids: dict[int, list[str]] = {}
-    best: dict[int, tuple[int, list[str], set[str]]] = {}
-    for rule in doc.rules:
-        if rule.side != side:
-            continue
-        scope = partners
-        if rule.partners is not None:
-            scope = partners & {_AUTH[c] for c in rule.partners.resolve(doc.authority, directory)}
-        for cell in _cells_of(rule, sorted(scope)):
-            if rule.effect == "forbid":
-                forbids.setdefault(cell, []).append(rule.id)
-                continue
-            level = LEVEL_RANK[rule.max_level]
-            current = best.get(cell)
-            if current is None or level > current[0]:
-                best[cell] = (level, [rule.id], set(rule.categories))
-            elif level == current[0]:
-                current[1].append(rule.id)
-                current[2].update(rule.categories)
-
-    def intern(grant: SideGrant) -> int:
-        return interned.setdefault(grant, len(interned))
-
-    not_partner = intern(SideGrant("not-partner", 0, frozenset(), ()))
-    no_rule = intern(SideGrant("no-rule", 0, frozenset(), ()))
-    table = [not_partner] * CELLS_PER_SIDE
-    for cp in partners:
-        table[cp * _TAIL : (cp + 1) * _TAIL] = [no_rule] * _TAIL
-    for cell, (level, ids, categories) in best.items():
-        table[cell] = intern(SideGrant("permit", level, frozenset(categories), tuple(ids)))
-    for cell, ids in forbids.items():
-        table[cell] = intern(SideGrant("forbid", 0, frozenset(), tuple(ids)))
+    rules = doc.rules_for(side)
+    scopes = [
+        partners
+        if rule.partners is None
+        else partners & {_AUTH[c] for c in rule.partners.resolve(doc.authority, directory)}
+        for rule in rules
+    ]
+    # Counterparties to which the same rules apply share one tail table.
+    tails: dict[tuple[int, ...], list[int]] = {}
+    table = [intern("not-partner", 0, ())] * CELLS_PER_SIDE
+    for cp in sorted(partners):
+        applicable = tuple(i for i, scope in enumerate(scopes) if cp in scope)
+        if applicable not in tails:
+            tails[applicable] = _tail_table([rules[i] for i in applicable], intern)
+        table[cp * _TAIL : (cp + 1) * _TAIL] = tails[applicable]
     return tuple(table)
 
 
