@@ -167,6 +167,14 @@ class SqliteSeenStore:
         except sqlite3.Error as exc:
             raise InternalError(f"seen-message store failed: {exc}") from exc
 
+    def check(self) -> None:
+        """Raise ``InternalError`` unless the database answers (for health checks)."""
+        try:
+            with self._lock:
+                self._db.execute("SELECT 1 FROM seen_message LIMIT 1").fetchall()
+        except sqlite3.Error as exc:
+            raise InternalError(f"seen-message store failed: {exc}") from exc
+
     def close(self) -> None:
         """Close the database."""
         with self._lock:

@@ -1,0 +1,1 @@
+"""The broker proper: what the hub does with each message class."""

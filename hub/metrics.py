@@ -1,0 +1,56 @@
+"""Prometheus metrics of one party (hub or node), on its own registry.
+
+Each party has its own ``CollectorRegistry`` so that several parties can run
+in one process (the demo, the tests) without sharing counters.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "Metrics"]
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """The counters and histograms a party exports on ``GET /metrics``."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.messages = Counter(
+            "irt_messages_total",
+            "Messages received, by class and outcome (ok or a SPEC error code).",
+            ["message_class", "outcome"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "irt_message_seconds",
+            "Time from receiving a message to sending its answer, by class.",
+            ["message_class"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.target_outcomes = Counter(
+            "irt_fanout_target_total",
+            "Known-to fan-out results per target authority and status.",
+            ["authority", "status"],
+            registry=self.registry,
+        )
+        self.authority_up = Gauge(
+            "irt_authority_available",
+            "1 when the authority's node answered its last request, else 0.",
+            ["authority"],
+            registry=self.registry,
+        )
+        self.alarms = Counter(
+            "irt_alarms_total",
+            "Security alarms raised, by kind (e.g. inconsistent checkpoint).",
+            ["kind"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        """The Prometheus text format of every metric."""
+        return generate_latest(self.registry)

@@ -1,0 +1,78 @@
+"""Outbound delivery: one pooled HTTPS client per party, behind a small interface.
+
+``Delivery`` is the two-method Protocol the broker sends through; the real
+``HttpsDelivery`` posts signed envelopes over mutual TLS with per-host
+connection limits, and translates every transport failure into
+``RecipientUnavailable`` or ``DeliveryTimeout`` so callers never see aiohttp.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from dataclasses import dataclass
+from typing import Final, Protocol
+
+import aiohttp
+
+from hub.errors import DeliveryTimeout, RecipientUnavailable
+
+__all__ = ["MAX_ANSWER_BYTES", "Answer", "Delivery", "HttpsDelivery"]
+
+MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
+"""Largest answer read from a peer: a KnownToResult for 33 authorities, each
+carrying a signed response, stays well below this; more is hostile."""
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What a peer answered: its HTTP status and the exact bytes of its body."""
+
+    status: int
+    body: bytes
+
+
+class Delivery(Protocol):
+    """Posts one signed envelope and returns the peer's answer."""
+
+    async def post(self, url: str, envelope: bytes, *, timeout: float) -> Answer:
+        """Send ``envelope`` to ``url``; raise ``RecipientUnavailable`` or ``DeliveryTimeout``."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class HttpsDelivery:
+    """``Delivery`` over HTTPS with mutual TLS and a connection limit per host."""
+
+    def __init__(self, context: ssl.SSLContext, *, connections_per_host: int = 8) -> None:
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=context, limit_per_host=connections_per_host),
+            headers={"Content-Type": "application/xml"},
+            # Certificates, not cookies, identify parties.
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
+
+    async def post(self, url: str, envelope: bytes, *, timeout: float) -> Answer:
+        """See ``Delivery.post``."""
+        try:
+            async with asyncio.timeout(timeout):
+                async with self._session.post(url, data=envelope) as response:
+                    body = await response.content.read(MAX_ANSWER_BYTES + 1)
+                    if len(body) > MAX_ANSWER_BYTES:
+                        raise RecipientUnavailable(
+                            f"{url} answered more than {MAX_ANSWER_BYTES} bytes"
+                        )
+                    return Answer(status=response.status, body=body)
+        except TimeoutError as exc:
+            raise DeliveryTimeout(f"{url} did not answer within {timeout:.1f} s") from exc
+        except aiohttp.ClientSSLError as exc:
+            raise RecipientUnavailable(f"TLS handshake with {url} failed: {exc}") from exc
+        except (aiohttp.ClientError, OSError) as exc:
+            raise RecipientUnavailable(f"cannot reach {url}: {exc}") from exc
+
+    async def close(self) -> None:
+        """See ``Delivery.close``."""
+        await self._session.close()
