@@ -291,9 +291,14 @@ def _key_info_certificates(key_info: etree._Element) -> list[x509.Certificate]:
 @lru_cache(maxsize=_CACHED_CERTIFICATES)
 def _certificate(base64_der: str) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(_b64decode(base64_der))
+        cert = x509.load_der_x509_certificate(_b64decode(base64_der))
+        # cryptography parses fields lazily; touch every one we will read so
+        # a corrupt certificate is refused here, not deep inside a later step.
+        _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
+        _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number)
     except ValueError as exc:
-        raise SignatureInvalid("ds:X509Certificate is not a valid DER certificate") from exc
+        raise SignatureInvalid(f"ds:X509Certificate is not a valid certificate: {exc}") from exc
+    return cert
 
 
 def _b64decode(text: str) -> bytes:
