@@ -19,7 +19,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from lxml import etree
-from signxml import CanonicalizationMethod, DigestAlgorithm, SignatureMethod, XMLSigner
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.signer import XMLSigner
 
 from hub.errors import InternalError
 
@@ -46,7 +47,7 @@ class Signer:
             raise InternalError(
                 f"RSA key of {self.key.key_size} bits; at least {MIN_RSA_BITS} are required"
             )
-        if self.key.public_key().public_numbers() != self.chain[0].public_key().public_numbers():
+        if _spki(self.key.public_key()) != _spki(self.chain[0].public_key()):
             raise InternalError("the private key does not match the signer certificate")
 
     @classmethod
@@ -94,3 +95,9 @@ class Signer:
         )
         signed = signer.sign(copy.deepcopy(root), key=self.key, cert=list(self.chain))
         return etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
+
+
+def _spki(public_key: object) -> bytes:
+    return public_key.public_bytes(  # type: ignore[attr-defined, no-any-return]
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )

@@ -38,13 +38,8 @@ from typing import Final
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from lxml import etree
-from signxml import (
-    CanonicalizationMethod,
-    DigestAlgorithm,
-    SignatureConfiguration,
-    SignatureMethod,
-    XMLVerifier,
-)
+from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import SignXMLException
 
 from hub.clock import Clock, SystemClock
@@ -330,7 +325,10 @@ def _verify_signature(root: etree._Element, certificate: x509.Certificate) -> et
         )
     except _VERIFIER_ERRORS as exc:
         raise SignatureInvalid(_explain(exc)) from exc
-    return result.signed_xml  # type: ignore[no-any-return]
+    if isinstance(result, list) or result.signed_xml is None:  # pragma: no cover - one reference
+        raise SignatureInvalid("the signature did not yield exactly one signed document")
+    signed: etree._Element = result.signed_xml
+    return signed
 
 
 def _explain(exc: BaseException) -> str:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, cast
 
 from lxml import etree
 
@@ -109,7 +109,7 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     # (6) depth and element count, counted in C by XPath
     if root.xpath("boolean(/" + "*/" * limits.max_depth + "*)"):
         raise TooLarge(f"elements are nested deeper than the limit of {limits.max_depth}")
-    element_count = int(root.xpath("count(//*)"))
+    element_count = int(cast(float, root.xpath("count(//*)")))
     if element_count > limits.max_elements:
         raise TooLarge(f"document has {element_count} elements; the limit is {limits.max_elements}")
     return root
@@ -119,9 +119,11 @@ def _refuse_processing_instructions(root: etree._Element) -> None:
     siblings = [*root.itersiblings(preceding=True), *root.itersiblings()]
     instructions = [node for node in siblings if isinstance(node, etree._ProcessingInstruction)]
     if not instructions:
-        instructions = root.xpath("//processing-instruction()")
+        instructions = cast(
+            list[etree._ProcessingInstruction], root.xpath("//processing-instruction()")
+        )
     if instructions:
-        target = instructions[0].target
+        target = str(instructions[0].target)
         raise ForbiddenXml(
             f"document contains a processing instruction <?{target}?>; none is allowed"
         )
@@ -142,4 +144,4 @@ def _thread_parser() -> etree.XMLParser:
     if parser is None:
         parser = _PARSER.copy()
         _LOCAL.parser = parser
-    return parser
+    return cast(etree.XMLParser, parser)

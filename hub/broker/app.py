@@ -53,7 +53,7 @@ class HealthState:
 
 HEALTH_KEY: Final = web.AppKey("irt.health", HealthState)
 _SEEN_KEY: Final = web.AppKey("irt.seen", SqliteSeenStore)
-_DELIVERY_KEY: Final = web.AppKey("irt.delivery", Delivery)  # type: ignore[type-abstract]
+_DELIVERY_KEY: Final = web.AppKey("irt.delivery", Delivery)
 _DIRECTORY_BYTES_KEY: Final = web.AppKey("irt.directory_bytes", bytes)
 
 

@@ -7,6 +7,7 @@ revokes. Private keys are written 0600 and never belong in git.
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -46,9 +47,7 @@ def group() -> None:
 def init_command(directory: Path, key_type: str, force: bool) -> None:
     """Create a root CA, 34 parties' signing and TLS certificates, and an empty CRL."""
     layout = PkiLayout(directory)
-    with click.progressbar(
-        length=34, label="Issuing certificates", file=click.get_text_stream("stderr")
-    ) as bar:
+    with click.progressbar(length=34, label="Issuing certificates", file=sys.stderr) as bar:
         init_pki(
             layout,
             now=SystemClock().now(),
