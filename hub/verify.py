@@ -39,8 +39,8 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
-from signxml.verifier import SignatureConfiguration, XMLVerifier
 from signxml.exceptions import SignXMLException
+from signxml.verifier import SignatureConfiguration, XMLVerifier
 
 from hub.clock import Clock, SystemClock
 from hub.envelope import DS_NS, Header, body_of, read_header
