@@ -75,7 +75,7 @@ class TrustStore:
     roots: tuple[x509.Certificate, ...]
     crl: x509.CertificateRevocationList | None = None
     _revoked: frozenset[int] = field(init=False)
-    _cache: OrderedDict[tuple[bytes, ...], ValidatedChain] = field(
+    _cache: OrderedDict[tuple[object, ...], ValidatedChain] = field(
         init=False, default_factory=OrderedDict, compare=False
     )
     _lock: threading.Lock = field(init=False, default_factory=threading.Lock, compare=False)
@@ -129,7 +129,9 @@ class TrustStore:
         ``CertificateExpired`` or ``CertificateRevoked`` naming the certificate
         and the rule it breaks.
         """
-        key = (purpose.encode(), *(c.fingerprint(hashes.SHA256()) for c in (leaf, *intermediates)))
+        # Certificates hash cheaply and compare by their full DER, so they key
+        # the cache themselves: a forged look-alike never hits a real entry.
+        key = (purpose, leaf, *intermediates)
         with self._lock:
             validated = self._cache.get(key)
         if validated is None:
