@@ -47,6 +47,7 @@ DS_NS: Final = "http://www.w3.org/2000/09/xmldsig#"
 ENVELOPE_VERSION: Final = "1.0"
 
 _E: Final = f"{{{ENV_NS}}}"
+_TO: Final = _E + "To"
 Scope = Literal["neighbours", "london"]
 Qualifier = Literal["request", "response", "acknowledgement", "notification", "error"]
 
@@ -182,27 +183,38 @@ def read_header(envelope: etree._Element) -> Header:
     head = envelope.find(_E + "Header")
     if head is None:
         raise SchemaInvalid("envelope has no env:Header")
+    # One pass over the header's children: this runs on every message.
+    fields: dict[str, etree._Element] = {}
+    recipients: list[Recipient] = []
+    for child in head:
+        if child.tag == _TO:
+            recipients.append(_recipient(child))
+        elif isinstance(child.tag, str):
+            fields[child.tag] = child
     body = body_of(envelope)
-    message_class = _required(head, "Class")
+    message_class = _text_of(fields, "Class")
     if etree.QName(body).localname != message_class:
         raise SchemaInvalid(
             f"Class {message_class!r} does not name the body element "
             f"{etree.QName(body).localname!r}"
         )
-    sender = head.find(_E + "From")
-    assert sender is not None  # schema-valid envelopes always have From
-    expires = head.findtext(_E + "Expires")
-    correlation = head.findtext(_E + "CorrelationID")
-    on_behalf = head.find(_E + "OnBehalfOf")
+    sender = fields[_E + "From"]
+    expires = fields.get(_E + "Expires")
+    correlation = fields.get(_E + "CorrelationID")
+    on_behalf = fields.get(_E + "OnBehalfOf")
+    purpose = fields.get(_E + "Purpose")
+    consent = fields.get(_E + "Consent")
     return Header(
-        message_id=parse_message_id(_required(head, "MessageID")),
-        correlation_id=parse_message_id(correlation) if correlation else None,
+        message_id=parse_message_id(_text_of(fields, "MessageID")),
+        correlation_id=parse_message_id(correlation.text or "")
+        if correlation is not None
+        else None,
         message_class=message_class,
-        qualifier=_required(head, "Qualifier"),  # type: ignore[arg-type]  # schema enumerates
-        created=parse_time(_required(head, "Created")),
-        expires=parse_time(expires) if expires else None,
+        qualifier=_text_of(fields, "Qualifier"),  # type: ignore[arg-type]  # schema enumerates
+        created=parse_time(_text_of(fields, "Created")),
+        expires=parse_time(expires.text or "") if expires is not None else None,
         sender=Party(parse_authority(sender.get("authority", "")), sender.get("node")),
-        recipients=tuple(_recipient(to) for to in head.iterfind(_E + "To")),
+        recipients=tuple(recipients),
         on_behalf_of=(
             None
             if on_behalf is None
@@ -212,8 +224,8 @@ def read_header(envelope: etree._Element) -> Header:
                 on_behalf.get("agency", ""),
             )
         ),
-        purpose=head.findtext(_E + "Purpose"),
-        consent=head.findtext(_E + "Consent"),
+        purpose=purpose.text if purpose is not None else None,
+        consent=consent.text if consent is not None else None,
     )
 
 
@@ -227,11 +239,11 @@ def _recipient(to: etree._Element) -> Recipient:
     )
 
 
-def _required(head: etree._Element, name: str) -> str:
-    text = head.findtext(_E + name)
-    if not text:
+def _text_of(fields: dict[str, etree._Element], name: str) -> str:
+    element = fields.get(_E + name)
+    if element is None or not element.text:
         raise SchemaInvalid(f"env:Header has no {name}")
-    return text
+    return element.text
 
 
 def _text(parent: etree._Element, name: str, value: str) -> None:

@@ -151,7 +151,7 @@ class DocumentVerifier:
         chain = self.trust.validate_chain(  # (4)
             certificates[0], certificates[1:], at=self.clock.now(), now=self.clock.now()
         )
-        signed_root = _verify_signature(root, chain.leaf)  # (5)
+        signed_root = _verify_signature(raw, chain.leaf)  # (5)
         return VerifiedDocument(
             root=signed_root, raw=raw, digest=hashlib.sha256(raw).digest(), chain=chain
         )
@@ -314,14 +314,16 @@ _VERIFIER_ERRORS: Final[tuple[type[BaseException], ...]] = (
 """What signxml may raise on hostile input; all of it means signature-invalid."""
 
 
-def _verify_signature(root: etree._Element, certificate: x509.Certificate) -> etree._Element:
+def _verify_signature(raw: bytes, certificate: x509.Certificate) -> etree._Element:
     """Step (5): verify with signxml pinned to ``certificate``; return the signed tree."""
     try:
         # Our step (3) pins the Signature's exact shape, which is stricter than
         # the XML-DSig schema, so signxml's own schema pass is skipped.
         # signxml keeps per-call state on its verifier, so each call gets one.
+        # signxml re-parses whatever it is given; the bytes, which step (1)
+        # already vetted, spare it a serialisation of our tree.
         result = XMLVerifier().verify(
-            root, x509_cert=certificate, expect_config=_EXPECT, validate_schema=False
+            raw, x509_cert=certificate, expect_config=_EXPECT, validate_schema=False
         )
     except _VERIFIER_ERRORS as exc:
         raise SignatureInvalid(_explain(exc)) from exc

@@ -22,6 +22,7 @@ defeats the comment-truncation attack on signed text (CVE-2017-11428).
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from typing import Final, cast
@@ -57,6 +58,10 @@ class XmlLimits:
 
 
 _LOCAL: Final = threading.local()
+# Compiled once: compiling an XPath costs more than evaluating it on a message.
+_HAS_XINCLUDE: Final = etree.XPath(f"boolean(//*[namespace-uri()='{_XINCLUDE_NS}'])")
+_INSTRUCTIONS: Final = etree.XPath("//processing-instruction()")
+_COUNT_ELEMENTS: Final = etree.XPath("count(//*)")
 _PARSER: Final = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -104,12 +109,15 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
         raise MalformedXml(f"document is encoded as {encoding}; only UTF-8 is accepted")
     # (5) no processing instructions, no XInclude
     _refuse_processing_instructions(root)
-    if root.xpath("boolean(//*[namespace-uri()=$ns])", ns=_XINCLUDE_NS):
+    # The namespace must be spelt out in the bytes unless character
+    # references hide it, so the tree walk runs only when either may be there.
+    maybe_xinclude = b"XInclude" in data or b"&#" in data
+    if maybe_xinclude and _HAS_XINCLUDE(root):
         raise ForbiddenXml("document contains an XInclude element; none is allowed")
-    # (6) depth and element count, counted in C by XPath
-    if root.xpath("boolean(/" + "*/" * limits.max_depth + "*)"):
+    # (6) depth and element count, counted in C by compiled XPath
+    if _deeper_than(limits.max_depth)(root):
         raise TooLarge(f"elements are nested deeper than the limit of {limits.max_depth}")
-    element_count = int(cast(float, root.xpath("count(//*)")))
+    element_count = int(cast(float, _COUNT_ELEMENTS(root)))
     if element_count > limits.max_elements:
         raise TooLarge(f"document has {element_count} elements; the limit is {limits.max_elements}")
     return root
@@ -119,14 +127,17 @@ def _refuse_processing_instructions(root: etree._Element) -> None:
     siblings = [*root.itersiblings(preceding=True), *root.itersiblings()]
     instructions = [node for node in siblings if isinstance(node, etree._ProcessingInstruction)]
     if not instructions:
-        instructions = cast(
-            list[etree._ProcessingInstruction], root.xpath("//processing-instruction()")
-        )
+        instructions = cast(list[etree._ProcessingInstruction], _INSTRUCTIONS(root))
     if instructions:
         target = str(instructions[0].target)
         raise ForbiddenXml(
             f"document contains a processing instruction <?{target}?>; none is allowed"
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _deeper_than(depth: int) -> etree.XPath:
+    return etree.XPath("boolean(/" + "*/" * depth + "*)")
 
 
 def _syntax_error(exc: etree.XMLSyntaxError) -> MalformedXml | TooLarge:

@@ -28,14 +28,14 @@ from hub.directory.model import Directory, default_directory, load_directory
 from hub.envelope import build_envelope
 from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode
-from hub.metrics import CONTENT_TYPE_LATEST, Metrics
+from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
 from hub.policy.engine import PolicyEngine
 from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
 from hub.schemas import default_registry
 from hub.signing import Signer
 from hub.transport.client import Delivery, HttpsDelivery
-from hub.transport.service import SERVICE_KEY, MessageService, error_middleware
+from hub.transport.service import SERVICE_KEY, MessageService, metrics_endpoint, error_middleware
 from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier
 from hub.xmlparse import XmlLimits
@@ -151,7 +151,7 @@ def build_hub_app(
     app.cleanup_ctx.append(resources)
     app.router.add_post("/v1/messages", service.handle)
     app.router.add_get("/healthz", _health)
-    app.router.add_get("/metrics", _metrics)
+    app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/v1/directory", _directory)
     return app
 
@@ -183,11 +183,6 @@ async def _health(request: web.Request) -> web.Response:
     return web.json_response(
         {"status": status, "checks": checks}, status=200 if status == "ok" else 503
     )
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    body = request.app[SERVICE_KEY].metrics.exposition()
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def _directory(request: web.Request) -> web.Response:

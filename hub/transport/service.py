@@ -26,12 +26,20 @@ from hub.clock import Clock
 from hub.envelope import ENV_NS, Header, Party, Qualifier, Recipient, build_envelope
 from hub.errors import InternalError, IrtError, MalformedXml, SchemaInvalid, TooLarge
 from hub.identifiers import HUB, AuthorityCode, MessageId
-from hub.metrics import Metrics
+from hub.metrics import CONTENT_TYPE_LATEST, Metrics
 from hub.signing import Signer
 from hub.transport.tls import peer_authority
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
-__all__ = ["ACCEPTED_CONTENT_TYPES", "Handler", "MessageService", "Reply", "error_middleware"]
+__all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "SERVICE_KEY",
+    "Handler",
+    "MessageService",
+    "Reply",
+    "error_middleware",
+    "metrics_endpoint",
+]
 
 ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
 _LOG = logging.getLogger(__name__)
@@ -159,6 +167,12 @@ _PEER: Final = "irt.peer"
 _MESSAGE_CLASS: Final = "irt.class"
 _CORRELATION: Final = "irt.correlation"
 SERVICE_KEY: Final = web.AppKey("irt.message_service", MessageService)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """``GET /metrics``: this party's counters in the Prometheus text format."""
+    body = request.app[SERVICE_KEY].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 @web.middleware

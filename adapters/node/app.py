@@ -1,0 +1,160 @@
+"""The borough node's aiohttp application (same TLS and signature rules as the hub).
+
+A node accepts ``KnownToForward`` from the hub only. For each it:
+
+(1) checks the forward is the hub's (signature, TLS identity, ``From HUB``);
+(2) reads the grant (level, categories, deadline) from the hub's decision;
+(3) verifies the requester's original signed query on its own, and that the
+    forward correlates with it: the node trusts the hub's routing, never its
+    word about who asked;
+(4) matches the subject against the local children's index;
+(5) answers a signed ``KnownToResponse`` redacted to the grant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Final
+
+from aiohttp import web
+
+from adapters.index.base import ChildIndex
+from adapters.matching.matcher import find
+from adapters.node.response import response_body
+from adapters.node.subject_xml import subject_from_element
+from hub.clock import Clock, SystemClock
+from hub.config import NodeConfig
+from hub.disclosure import KNOWNTO_NS, Grant
+from hub.errors import SchemaInvalid, SenderMismatch
+from hub.identifiers import HUB
+from hub.metrics import Metrics
+from hub.pki.trust import TrustStore
+from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
+from hub.schemas import default_registry
+from hub.signing import Signer
+from hub.transport.service import (
+    SERVICE_KEY,
+    MessageService,
+    metrics_endpoint,
+    Reply,
+    error_middleware,
+)
+from hub.verify import EnvelopeVerifier, VerifiedMessage
+from hub.xmlparse import XmlLimits
+
+__all__ = ["KnownToResponder", "build_node_app"]
+
+_K: Final = f"{{{KNOWNTO_NS}}}"
+
+
+@dataclass(frozen=True)
+class KnownToResponder:
+    """Answers ``KnownToForward`` from the local index; see the module docstring."""
+
+    service: MessageService
+    originals: EnvelopeVerifier
+    """Verifies the requester's embedded query; no replay store, since the
+    hub forwards one query to each node once and the forward itself is
+    replay-checked."""
+    index: ChildIndex
+    answer_delay: float = 0.0
+    """Failure injection: seconds to wait before answering."""
+
+    async def handle(self, forward: VerifiedMessage) -> Reply:
+        """Match the forwarded query and answer within the grant."""
+        if forward.header.sender.authority != HUB:  # (1)
+            raise SenderMismatch("only the hub may forward queries to a node")
+        decision = forward.body.find(_K + "Decision")
+        if decision is None:  # pragma: no cover - the schema requires it
+            raise SchemaInvalid("KnownToForward has no Decision")
+        grant = Grant.from_element(decision)  # (2)
+        query = await self.service.run(  # (3)
+            self.originals.verify_envelope, _decode(forward.body.findtext(_K + "OriginalMessage"))
+        )
+        if query.header.message_class != "KnownToQuery":
+            raise SchemaInvalid(f"the forwarded message is a {query.header.message_class}")
+        if query.header.message_id != forward.header.correlation_id:
+            raise SchemaInvalid("the forward's CorrelationID does not name the query it carries")
+        subject_element = query.body.find(_K + "Subject")
+        if subject_element is None:  # pragma: no cover - the schema requires it
+            raise SchemaInvalid("KnownToQuery has no Subject")
+        subject = subject_from_element(subject_element)
+        result = await self.service.run(find, subject, index=self.index)  # (4)
+        if self.answer_delay:
+            await asyncio.sleep(self.answer_delay)
+        return Reply(body=response_body(result, grant))  # (5)
+
+
+def build_node_app(
+    config: NodeConfig, *, index: ChildIndex, clock: Clock | None = None
+) -> web.Application:
+    """The node application for ``config``, answering from ``index``.
+
+    Raises ``InternalError`` when keys or certificates cannot be loaded.
+    """
+    clock = clock or SystemClock()
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    limits = config.limits
+    trust = TrustStore.from_files(config.tls.root, config.tls.crl)
+    seen = SqliteSeenStore(config.data_dir / "seen.sqlite")
+    freshness = FreshnessPolicy(max_clock_skew=timedelta(seconds=limits.clock_skew_seconds))
+    verifier = EnvelopeVerifier(
+        trust=trust,
+        registry=default_registry(),
+        clock=clock,
+        limits=XmlLimits(max_bytes=limits.max_message_bytes),
+        replay=ReplayGuard(store=seen, clock=clock, policy=freshness),
+    )
+    executor = ThreadPoolExecutor(max_workers=limits.verify_threads, thread_name_prefix="irt-node")
+    handlers: dict[str, object] = {}
+    service = MessageService(
+        authority=config.authority,
+        node_id=config.node_id,
+        signer=Signer.from_files(config.signing.key, config.signing.cert),
+        verifier=verifier,
+        clock=clock,
+        executor=executor,
+        metrics=Metrics(),
+        handlers=handlers,  # type: ignore[arg-type]  # filled below, before serving
+        max_message_bytes=limits.max_message_bytes,
+    )
+    responder = KnownToResponder(
+        service=service,
+        originals=replace(verifier, replay=None),
+        index=index,
+        answer_delay=config.answer_delay_seconds,
+    )
+    handlers["KnownToForward"] = responder.handle
+
+    app = web.Application(
+        middlewares=[error_middleware], client_max_size=limits.max_message_bytes * 2
+    )
+    app[SERVICE_KEY] = service
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        yield
+        executor.shutdown(wait=True)
+        seen.close()
+
+    app.cleanup_ctx.append(resources)
+    app.router.add_post("/v1/messages", service.handle)
+    app.router.add_get("/healthz", _health)
+    app.router.add_get("/metrics", metrics_endpoint)
+    return app
+
+
+def _decode(text: str | None) -> bytes:
+    try:
+        return base64.b64decode("".join((text or "").split()), validate=True)
+    except binascii.Error as exc:
+        raise SchemaInvalid("OriginalMessage is not valid base64") from exc
+
+
+async def _health(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok", "authority": request.app[SERVICE_KEY].authority})
