@@ -41,9 +41,9 @@ from hub.signing import Signer
 from hub.transport.service import (
     SERVICE_KEY,
     MessageService,
-    metrics_endpoint,
     Reply,
     error_middleware,
+    metrics_endpoint,
 )
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 from hub.xmlparse import XmlLimits

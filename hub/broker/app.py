@@ -35,7 +35,7 @@ from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
 from hub.schemas import default_registry
 from hub.signing import Signer
 from hub.transport.client import Delivery, HttpsDelivery
-from hub.transport.service import SERVICE_KEY, MessageService, metrics_endpoint, error_middleware
+from hub.transport.service import SERVICE_KEY, MessageService, error_middleware, metrics_endpoint
 from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier
 from hub.xmlparse import XmlLimits
