@@ -17,7 +17,7 @@ import aiohttp
 
 from hub.errors import DeliveryTimeout, RecipientUnavailable
 
-__all__ = ["MAX_ANSWER_BYTES", "Answer", "Delivery", "HttpsDelivery"]
+__all__ = ["MAX_ANSWER_BYTES", "Answer", "Delivery", "HttpsDelivery", "read_capped"]
 
 MAX_ANSWER_BYTES: Final = 4 * 1024 * 1024
 """Largest answer read from a peer: a KnownToResult for 33 authorities, each
@@ -60,8 +60,8 @@ class HttpsDelivery:
         try:
             async with asyncio.timeout(timeout):
                 async with self._session.post(url, data=envelope) as response:
-                    body = await response.content.read(MAX_ANSWER_BYTES + 1)
-                    if len(body) > MAX_ANSWER_BYTES:
+                    body = await read_capped(response.content, MAX_ANSWER_BYTES)
+                    if body is None:
                         raise RecipientUnavailable(
                             f"{url} answered more than {MAX_ANSWER_BYTES} bytes"
                         )
@@ -76,3 +76,19 @@ class HttpsDelivery:
     async def close(self) -> None:
         """See ``Delivery.close``."""
         await self._session.close()
+
+
+async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes | None:
+    """All of ``stream``, or ``None`` as soon as it exceeds ``limit`` bytes.
+
+    ``StreamReader.read(n)`` returns what has arrived so far, not ``n`` bytes,
+    so a body is read chunk by chunk until the end of the stream.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while chunk := await stream.read(min(limit + 1 - size, 65536) or 1):
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)

@@ -28,6 +28,7 @@ from hub.errors import InternalError, IrtError, MalformedXml, SchemaInvalid, Too
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.metrics import CONTENT_TYPE_LATEST, Metrics
 from hub.signing import Signer
+from hub.transport.client import read_capped
 from hub.transport.tls import peer_authority
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
@@ -157,8 +158,8 @@ class MessageService:
         limit = self.max_message_bytes
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(f"message is {request.content_length} bytes; the limit is {limit}")
-        raw = await request.content.read(limit + 1)
-        if len(raw) > limit:
+        raw = await read_capped(request.content, limit)
+        if raw is None:
             raise TooLarge(f"message is larger than the limit of {limit} bytes")
         return raw
 

@@ -1,0 +1,1 @@
+"""``irthub demo``: the whole interchange on one machine — PKI, 33 borough nodes, the hub."""

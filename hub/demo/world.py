@@ -1,0 +1,253 @@
+"""The demo world: a working directory with PKI, indexes and configs, and the servers running.
+
+``prepare`` makes what is missing in the working directory (idempotent, so a
+second run starts at once): a development PKI, a synthetic children's index
+per authority with the scenario's children planted, and one TOML file per
+node. ``DemoWorld`` then starts the 33 nodes and the hub on loopback over
+mutual TLS, all in this process, and stops them cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Final
+
+from aiohttp import web
+
+from adapters.index.sqlite import SqliteChildIndex
+from adapters.node.app import build_node_app
+from adapters.synthetic.children import generate_children, generate_involvements
+from adapters.synthetic.csvfiles import write_csv
+from hub.broker.app import build_hub_app
+from hub.client import KnownToClient
+from hub.clock import SystemClock
+from hub.config import load_hub_config, load_node_config
+from hub.demo.scenario import PLANTED
+from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
+from hub.pki.issuing import init_pki
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+from hub.replay import MemorySeenStore, ReplayGuard
+from hub.signing import Signer
+from hub.transport.client import HttpsDelivery
+from hub.transport.tls import TlsFiles, client_context, server_context
+from hub.verify import EnvelopeVerifier
+
+__all__ = ["DemoOptions", "DemoWorld", "prepare"]
+
+_HOST: Final = "127.0.0.1"
+
+
+@dataclass(frozen=True, slots=True)
+class DemoOptions:
+    """How big and how broken the demo world is."""
+
+    workdir: Path
+    children_per_authority: int = 400
+    seed: int = 2026
+    deadline_seconds: float = 5.0
+    down: tuple[AuthorityCode, ...] = ()
+    """Authorities whose node is not started."""
+    slow: tuple[AuthorityCode, ...] = ()
+    """Authorities whose node answers after ``slow_delay_seconds``."""
+    slow_delay_seconds: float = 8.0
+    authorities: tuple[AuthorityCode, ...] = ALL_AUTHORITIES
+
+    @property
+    def pki(self) -> PkiLayout:
+        """The working directory's PKI."""
+        return PkiLayout(self.workdir / "pki")
+
+    def node_dir(self, code: AuthorityCode) -> Path:
+        """One node's folder: its index, config and state."""
+        return self.workdir / "nodes" / code
+
+
+def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _: None) -> None:
+    """Create whatever the working directory lacks; raise ``IrtError`` on failure."""
+    layout = options.pki
+    if not layout.root_cert.exists():
+        progress("creating the development PKI (root CA, 33 authorities, hub)")
+        init_pki(layout, now=SystemClock().now() - timedelta(minutes=10))
+    for number, code in enumerate(options.authorities, start=1):
+        index = options.node_dir(code) / "index.sqlite"
+        if index.exists():
+            continue
+        progress(f"building the children's index of {code} ({number}/{len(options.authorities)})")
+        children = generate_children(code, options.children_per_authority, options.seed + number)
+        involvements = generate_involvements(children, options.seed + number, authority=code)
+        planted_children, planted_involvements = PLANTED.get(code, ([], []))
+        csv_dir = options.node_dir(code) / "csv"
+        paths = write_csv(
+            csv_dir, [*children, *planted_children], [*involvements, *planted_involvements]
+        )
+        partial = index.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        with SqliteChildIndex(partial) as fresh:
+            fresh.import_csv(*paths)
+        partial.rename(index)
+
+
+@dataclass
+class DemoWorld:
+    """The hub and nodes of ``options``, running while inside ``async with``."""
+
+    options: DemoOptions
+    hub_url: str = ""
+    node_urls: dict[AuthorityCode, str] = field(default_factory=dict)
+    _runners: list[web.AppRunner] = field(default_factory=list)
+    _indexes: list[SqliteChildIndex] = field(default_factory=list)
+    _deliveries: list[HttpsDelivery] = field(default_factory=list)
+
+    async def __aenter__(self) -> DemoWorld:
+        try:
+            await self._start_nodes()
+            await self._start_hub()
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Stop every server and release every resource, most recent first."""
+        for delivery in self._deliveries:
+            await delivery.close()
+        for runner in reversed(self._runners):
+            await runner.cleanup()
+        for index in self._indexes:
+            index.close()
+        self._runners.clear()
+        self._indexes.clear()
+        self._deliveries.clear()
+
+    def client(self, authority: AuthorityCode) -> KnownToClient:
+        """A known-to client acting for ``authority``, as a borough system would run it."""
+        layout = self.options.pki
+        delivery = HttpsDelivery(client_context(_tls(layout, authority)))
+        self._deliveries.append(delivery)
+        clock = SystemClock()
+        return KnownToClient(
+            authority=authority,
+            node_id=f"{authority.lower()}-irt",
+            signer=Signer.from_files(layout.signing_key(authority), layout.signing_cert(authority)),
+            verifier=EnvelopeVerifier(
+                trust=TrustStore.from_files(layout.root_cert, layout.crl),
+                clock=clock,
+                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
+            ),
+            delivery=delivery,
+            hub_url=self.hub_url,
+            clock=clock,
+        )
+
+    async def _start_nodes(self) -> None:
+        for code in self.options.authorities:
+            if code in self.options.down:
+                # A port nobody listens on: connections are refused.
+                self.node_urls[code] = f"https://{_HOST}:{_free_port()}/v1/messages"
+                continue
+            path = self._write_node_config(code)
+            config = load_node_config(path)
+            index = SqliteChildIndex(config.index)
+            self._indexes.append(index)
+            app = build_node_app(config, index=index)
+            port = await self._serve(app, config.tls)
+            self.node_urls[code] = f"https://{_HOST}:{port}/v1/messages"
+
+    async def _start_hub(self) -> None:
+        path = self._write_hub_config()
+        config = load_hub_config(path)
+        port = await self._serve(build_hub_app(config), config.tls)
+        self.hub_url = f"https://{_HOST}:{port}/v1/messages"
+
+    async def _serve(self, app: web.Application, tls: TlsFiles) -> int:
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        self._runners.append(runner)
+        site = web.TCPSite(runner, _HOST, 0, ssl_context=server_context(tls))
+        await site.start()
+        address = runner.addresses[0]
+        return int(address[1])
+
+    def _write_node_config(self, code: AuthorityCode) -> Path:
+        folder = self.options.node_dir(code)
+        delay = self.options.slow_delay_seconds if code in self.options.slow else 0.0
+        text = f"""# Borough node of {code}: see docs/configuration.md for every option.
+[node]
+authority = "{code}"
+id = "{code.lower()}-irt"
+listen_host = "{_HOST}"
+listen_port = 0
+index = "index.sqlite"
+hub_url = "https://{_HOST}:8443/v1/messages"
+data_dir = "state"
+answer_delay_seconds = {delay}
+
+{_key_tables(self.options.pki, code, folder)}
+"""
+        path = folder / "node.toml"
+        path.write_text(text)
+        return path
+
+    def _write_hub_config(self) -> Path:
+        folder = self.options.workdir / "hub"
+        folder.mkdir(parents=True, exist_ok=True)
+        nodes = "\n".join(f'{code} = "{url}"' for code, url in sorted(self.node_urls.items()))
+        text = f"""# The hub: see docs/configuration.md for every option.
+[hub]
+listen_host = "{_HOST}"
+listen_port = 0
+data_dir = "state"
+
+{_key_tables(self.options.pki, HUB, folder)}
+
+[limits]
+query_deadline_seconds = {self.options.deadline_seconds}
+
+[nodes]
+{nodes}
+"""
+        path = folder / "hub.toml"
+        path.write_text(text)
+        return path
+
+
+def _key_tables(layout: PkiLayout, code: AuthorityCode, folder: Path) -> str:
+    def rel(path: Path) -> str:
+        return os.path.relpath(path, folder)
+
+    return f"""[tls]
+cert = "{rel(layout.tls_cert(code))}"
+key = "{rel(layout.tls_key(code))}"
+root = "{rel(layout.root_cert)}"
+crl = "{rel(layout.crl)}"
+
+[signing]
+cert = "{rel(layout.signing_cert(code))}"
+key = "{rel(layout.signing_key(code))}\""""
+
+
+def _tls(layout: PkiLayout, code: AuthorityCode) -> TlsFiles:
+    return TlsFiles(
+        cert=layout.tls_cert(code), key=layout.tls_key(code), root=layout.root_cert, crl=layout.crl
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((_HOST, 0))
+        return int(probe.getsockname()[1])
