@@ -16,13 +16,17 @@ from typing import Final
 
 from lxml import etree
 
-from hub.clock import Clock
+from hub.clock import Clock, SystemClock
+from hub.config import NodeConfig
 from hub.disclosure import COMMON_NS, KNOWNTO_NS
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.errors import SenderMismatch, error_for_code
 from hub.identifiers import HUB, AuthorityCode, MessageId
+from hub.pki.trust import TrustStore
+from hub.replay import MemorySeenStore, ReplayGuard
 from hub.signing import Signer
-from hub.transport.client import Delivery
+from hub.transport.client import Delivery, HttpsDelivery
+from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier
 
 __all__ = ["ChildQuery", "InvolvementRow", "KnownToAnswer", "KnownToClient", "TargetRow"]
@@ -105,6 +109,31 @@ class KnownToClient:
     delivery: Delivery
     hub_url: str
     clock: Clock
+
+    @classmethod
+    def from_node_config(cls, config: NodeConfig, *, hub_url: str | None = None) -> KnownToClient:
+        """A client for the borough of ``config``, using that node's keys and hub URL.
+
+        Raises ``InternalError`` when a key or certificate cannot be loaded.
+        """
+        clock = SystemClock()
+        return cls(
+            authority=config.authority,
+            node_id=config.node_id,
+            signer=Signer.from_files(config.signing.key, config.signing.cert),
+            verifier=EnvelopeVerifier(
+                trust=TrustStore.from_files(config.tls.root, config.tls.crl),
+                clock=clock,
+                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
+            ),
+            delivery=HttpsDelivery(client_context(config.tls)),
+            hub_url=hub_url or config.hub_url,
+            clock=clock,
+        )
+
+    async def close(self) -> None:
+        """Release the client's connections."""
+        await self.delivery.close()
 
     async def ask(
         self,

@@ -1,92 +1,227 @@
-"""``irthub pki``: a development PKI for the interchange.
+"""``irthub pki``: a development PKI for the interchange (docs/pki.md).
 
 Makes the London root CA, a message-signing and a separate TLS certificate
-for each of the 33 authorities and the hub, and the CRL; re-issues and
-revokes. Private keys are written 0600 and never belong in git.
+for each of the 33 authorities and the hub, and the CRL; re-issues, revokes
+and lists. Private keys are written 0600 and never belong in git. A request
+the CA refuses is printed as ``Error: <reason>`` with exit status 1.
 """
 
 from __future__ import annotations
 
-import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
+from cryptography import x509
 
+from hub.authorities import AUTHORITY_NAMES, PARTIES
 from hub.clock import SystemClock
-from hub.identifiers import parse_authority
-from hub.pki.issuing import REVOCATION_REASONS, init_pki, load_registry, reissue, revoke, write_crl
+from hub.identifiers import AuthorityCode
+from hub.pki.certificates import DEFAULT_RSA_BITS
+from hub.pki.errors import PkiError
+from hub.pki.issuing import (
+    REVOCATION_REASONS,
+    init_pki,
+    load_registry,
+    reissue,
+    revoke,
+    write_crl,
+)
 from hub.pki.layout import PkiLayout
+from hub.pki.profile import CRL_VALIDITY, DEFAULT_TLS_HOST, Purpose
+from hub.pki.registry import IssuedRecord, parse_serial
 
 __all__ = ["group"]
+
+
+def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
+    """Parse an ISO 8601 time option; one without an offset is taken as UTC."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(
+            f"{value!r} is not an ISO 8601 time such as 2026-11-24T10:00:00Z"
+        ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 _DIR = click.option(
     "--dir",
     "directory",
     required=True,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The PKI directory (see docs/pki.md for its layout).",
+    help="The PKI directory (layout in docs/pki.md).",
+)
+_KEY_TYPE = click.option(
+    "--key-type",
+    type=click.Choice(["ec", "rsa"]),
+    default="ec",
+    show_default=True,
+    help="ec: ECDSA P-256. rsa: RSA of --rsa-bits.",
+)
+_RSA_BITS = click.option(
+    "--rsa-bits",
+    type=int,
+    default=DEFAULT_RSA_BITS,
+    show_default=True,
+    help="RSA key size with --key-type rsa; below 2048 is refused.",
+)
+_NEXT_UPDATE = click.option(
+    "--next-update-days",
+    type=click.IntRange(min=1),
+    default=CRL_VALIDITY.days,
+    show_default=True,
+    help="Days until the CRL's nextUpdate; verifiers refuse a CRL past it.",
 )
 
 
 @click.group(name="pki")
 def group() -> None:
-    """Development PKI: the London root CA, authority and hub certificates, and the CRL."""
+    """Development PKI: the London root CA, authority and hub certificates, and the CRL.
+
+    Start with `irthub pki init --dir dev-pki`. Production parties get their
+    certificates from the LCPC's CA; this one is for demos, tests and integrators.
+    """
 
 
 @group.command(name="init")
 @_DIR
+@_KEY_TYPE
+@_RSA_BITS
 @click.option(
-    "--key-type",
-    type=click.Choice(["ec", "rsa"]),
-    default="ec",
+    "--host",
+    default=DEFAULT_TLS_HOST,
     show_default=True,
-    help="ECDSA P-256 (default) or RSA 3072.",
+    help="Common name (and DNS name) of every TLS certificate.",
 )
-@click.option("--force", is_flag=True, help="Replace an existing CA and every certificate.")
-def init_command(directory: Path, key_type: str, force: bool) -> None:
-    """Create a root CA, 34 parties' signing and TLS certificates, and an empty CRL."""
+@click.option("--force", is_flag=True, help="Replace an existing CA and every certificate in DIR.")
+def init_command(directory: Path, key_type: str, rsa_bits: int, host: str, force: bool) -> None:
+    """Create a root CA, each party's signing and TLS certificates, and CRL number 1.
+
+    Writes DIR/root-ca.pem and .key, DIR/crl.pem, DIR/serials.json and, for the
+    33 authorities and HUB, DIR/<CODE>/signing.pem|.key and tls.pem|.key.
+    Refuses a directory that already holds a CA unless --force is given.
+    """
     layout = PkiLayout(directory)
-    with click.progressbar(length=34, label="Issuing certificates", file=sys.stderr) as bar:
-        init_pki(
+    total = 2 * len(PARTIES)
+
+    def progress(count: int, record: IssuedRecord) -> None:
+        if record.kind == "tls" and record.authority is not None:
+            name = AUTHORITY_NAMES[record.authority]
+            click.echo(f"[{count:2}/{total}] {record.authority:<9} {name}", err=True)
+
+    with _refusals():
+        registry = init_pki(
             layout,
             now=SystemClock().now(),
-            key_type=key_type,  # type: ignore[arg-type]  # click.Choice
+            key_type="rsa" if key_type == "rsa" else "ec",
+            rsa_bits=rsa_bits,
+            host=host,
             force=force,
-            progress=lambda code: bar.update(1),
+            progress=progress,
         )
-    click.echo(f"Root CA:      {layout.root_cert}")
-    click.echo(f"CRL:          {layout.crl}")
-    click.echo(f"Parties:      33 authorities and HUB, each in {directory}/<CODE>/")
-    click.echo("              signing.pem + signing.key, tls.pem + tls.key (keys 0600)")
+    root = registry.issued[0]
+    key_text = f"RSA {rsa_bits}" if key_type == "rsa" else "ECDSA P-256"
+    click.echo(f"Wrote a development PKI to {directory}:")
+    click.echo(f"  root CA   {layout.root_cert} ({key_text}, valid to {root.not_after:%Y-%m-%d})")
+    click.echo(f"            SHA-256 {root.fingerprint}")
+    click.echo(f"  parties   {len(PARTIES) - 1} authorities and HUB: {directory}/<CODE>/")
+    click.echo("            signing.pem + signing.key, tls.pem + tls.key")
+    click.echo(f"  CRL       {layout.crl} (number {registry.crl_number}, no revocations)")
+    click.echo(f"  registry  {layout.registry} ({len(registry.issued)} certificates)")
+    click.echo(
+        "Private keys (*.key) are unencrypted, mode 0600: development only, never commit them."
+    )
 
 
 @group.command(name="issue")
 @_DIR
-@click.option("--authority", required=True, help="GSS code, or HUB.")
+@click.option("--authority", required=True, metavar="CODE", help="GSS code E09000001-33, or HUB.")
 @click.option("--kind", type=click.Choice(["signing", "tls"]), required=True)
-@click.option("--dns", "dns_names", multiple=True, help="Extra DNS name for a TLS certificate.")
-@click.option("--not-before", type=click.DateTime(), help="Start of validity (UTC); default now.")
-@click.option("--not-after", type=click.DateTime(), help="End of validity (UTC); default +2 years.")
+@click.option("--dns", "dns_names", multiple=True, metavar="NAME", help="Extra TLS DNS name.")
+@click.option("--host", default=DEFAULT_TLS_HOST, show_default=True, help="TLS common name.")
+@click.option("--days", type=int, help="Validity from now in days [default: 730].")
+@click.option(
+    "--not-before",
+    metavar="ISO-TIME",
+    callback=_iso_time,
+    help="Start of validity [default: now - 5 min].",
+)
+@click.option(
+    "--not-after",
+    metavar="ISO-TIME",
+    callback=_iso_time,
+    help="End of validity (instead of --days).",
+)
+@_KEY_TYPE
+@_RSA_BITS
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write <kind>.pem and <kind>.key here instead of replacing the party's files.",
+)
 def issue_command(
     directory: Path,
     authority: str,
     kind: str,
     dns_names: tuple[str, ...],
+    host: str,
+    days: int | None,
     not_before: datetime | None,
     not_after: datetime | None,
+    key_type: str,
+    rsa_bits: int,
+    out_dir: Path | None,
 ) -> None:
-    """Re-issue one certificate with a fresh key (rotation, or test certificates)."""
-    record = reissue(
-        PkiLayout(directory),
-        party=parse_authority(authority),
-        kind=kind,  # type: ignore[arg-type]  # click.Choice
-        now=SystemClock().now(),
-        not_before=not_before.replace(tzinfo=UTC) if not_before else None,
-        not_after=not_after.replace(tzinfo=UTC) if not_after else None,
-        dns_names=dns_names,
+    """Issue a party a new certificate with a fresh key (rotation, or a test certificate).
+
+    The new files replace DIR/<CODE>/<kind>.pem and .key unless --out is
+    given. The previous certificate stays valid until revoked. Explicit
+    --not-before/--not-after make expired or not-yet-valid test certificates:
+
+    \b
+      irthub pki issue --dir dev-pki --authority E09000022 --kind signing \\
+          --not-before 2020-01-01T00:00:00Z --not-after 2021-01-01T00:00:00Z --out expired/
+    """
+    layout = PkiLayout(directory)
+    purpose: Purpose = "tls" if kind == "tls" else "signing"
+    with _refusals():
+        record = reissue(
+            layout,
+            party=authority,
+            kind=purpose,
+            now=SystemClock().now(),
+            not_before=not_before,
+            not_after=not_after,
+            days=days,
+            dns_names=dns_names,
+            host=host,
+            key_type="rsa" if key_type == "rsa" else "ec",
+            rsa_bits=rsa_bits,
+            out_dir=out_dir,
+        )
+        previous = [
+            r
+            for r in load_registry(layout).issued
+            if r.authority == record.authority and r.kind == record.kind and r != record
+        ]
+    code = AuthorityCode(authority)
+    base = out_dir / purpose if out_dir else layout.party_dir(code) / purpose
+    click.echo(
+        f"Issued {kind} certificate {record.serial_hex} for {code} ({AUTHORITY_NAMES[code]})"
     )
-    click.echo(f"Issued {record.kind} certificate {record.serial} for {record.authority}")
+    click.echo(f"  valid     {record.not_before.isoformat()} to {record.not_after.isoformat()}")
+    click.echo(f"  files     {base}.pem, {base}.key (0600)")
+    if previous and out_dir is None:
+        click.echo(
+            f"The previous certificate {previous[-1].serial_hex} stays valid until revoked: "
+            f"irthub pki revoke --dir {directory} {previous[-1].serial_hex} --reason superseded"
+        )
 
 
 @group.command(name="revoke")
@@ -94,35 +229,78 @@ def issue_command(
 @click.argument("serial")
 @click.option(
     "--reason",
-    type=click.Choice(sorted(REVOCATION_REASONS)),
+    type=click.Choice(list(REVOCATION_REASONS)),
     default="unspecified",
     show_default=True,
+    help="RFC 5280 reason code.",
 )
-def revoke_command(directory: Path, serial: str, reason: str) -> None:
-    """Revoke the certificate with hex SERIAL and write a new CRL."""
-    revoke(PkiLayout(directory), serial, now=SystemClock().now(), reason=reason)
-    click.echo(f"Revoked {serial} ({reason}); CRL rewritten")
+@_NEXT_UPDATE
+def revoke_command(directory: Path, serial: str, reason: str, next_update_days: int) -> None:
+    """Revoke the certificate with hex SERIAL (see `show`) and write a new CRL."""
+    layout = PkiLayout(directory)
+    with _refusals():
+        crl = revoke(
+            layout,
+            serial,
+            now=SystemClock().now(),
+            reason=reason,
+            next_update=timedelta(days=next_update_days),
+        )
+        record = load_registry(layout).find(parse_serial(serial))
+    what = f"{record.kind} certificate of {record.authority}" if record else "certificate"
+    click.echo(f"Revoked {parse_serial(serial):x} ({what}, {reason}).")
+    _describe_crl(layout, crl)
 
 
 @group.command(name="crl")
 @_DIR
-@click.option("--next-update-days", type=int, default=7, show_default=True)
+@_NEXT_UPDATE
 def crl_command(directory: Path, next_update_days: int) -> None:
-    """Write a fresh CRL (do this before the current one's next update)."""
-    crl = write_crl(
-        PkiLayout(directory), now=SystemClock().now(), next_update_days=next_update_days
-    )
-    click.echo(
-        f"CRL with {len(list(crl))} revoked certificate(s), next update {crl.next_update_utc}"
-    )
+    """Write a fresh CRL with the next CRL number; do this before the current one's nextUpdate."""
+    layout = PkiLayout(directory)
+    with _refusals():
+        crl = write_crl(
+            layout, now=SystemClock().now(), next_update=timedelta(days=next_update_days)
+        )
+    _describe_crl(layout, crl)
 
 
 @group.command(name="show")
 @_DIR
 def show_command(directory: Path) -> None:
     """List every certificate issued: serial, kind, authority, expiry, revocation."""
-    click.echo(f"{'serial':<42} {'kind':<8} {'party':<10} {'not after':<26} revoked")
-    for record in load_registry(PkiLayout(directory)):
-        revoked = f"{record.revoked_at} ({record.reason})" if record.revoked_at else "-"
-        columns = f"{record.serial:<42} {record.kind:<8} {record.authority:<10}"
-        click.echo(f"{columns} {record.not_after:<26} {revoked}")
+    with _refusals():
+        registry = load_registry(PkiLayout(directory))
+    click.echo(f"{'SERIAL':<40}  {'KIND':<7}  {'PARTY':<9}  {'NOT AFTER':<20}  REVOKED")
+    for record in registry.issued:
+        revocation = registry.revocation(record.serial)
+        revoked = (
+            f"{revocation.revoked_at:%Y-%m-%d %H:%M} {revocation.reason.value}"
+            if revocation
+            else "-"
+        )
+        click.echo(
+            f"{record.serial_hex:<40}  {record.kind:<7}  {record.authority or '-':<9}  "
+            f"{record.not_after:%Y-%m-%d %H:%M:%S}Z  {revoked}"
+        )
+    click.echo(
+        f"{len(registry.issued)} certificates, {len(registry.revoked)} revoked, "
+        f"last CRL number {registry.crl_number}"
+    )
+
+
+def _describe_crl(layout: PkiLayout, crl: x509.CertificateRevocationList) -> None:
+    number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    serials = ", ".join(f"{entry.serial_number:x}" for entry in crl) or "none"
+    click.echo(f"Wrote CRL number {number} to {layout.crl}")
+    click.echo(f"  revoked      {serials}")
+    click.echo(f"  thisUpdate   {crl.last_update_utc.isoformat()}")
+    click.echo(f"  nextUpdate   {crl.next_update_utc.isoformat() if crl.next_update_utc else '-'}")
+
+
+@contextmanager
+def _refusals() -> Iterator[None]:
+    try:
+        yield
+    except PkiError as exc:
+        raise click.ClickException(exc.reason) from exc

@@ -32,12 +32,7 @@ from hub.demo.scenario import PLANTED
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
-from hub.pki.trust import TrustStore
-from hub.replay import MemorySeenStore, ReplayGuard
-from hub.signing import Signer
-from hub.transport.client import HttpsDelivery
-from hub.transport.tls import TlsFiles, client_context, server_context
-from hub.verify import EnvelopeVerifier
+from hub.transport.tls import TlsFiles, server_context
 
 __all__ = ["DemoOptions", "DemoWorld", "prepare"]
 
@@ -103,9 +98,13 @@ class DemoWorld:
     node_urls: dict[AuthorityCode, str] = field(default_factory=dict)
     _runners: list[web.AppRunner] = field(default_factory=list)
     _indexes: list[SqliteChildIndex] = field(default_factory=list)
-    _deliveries: list[HttpsDelivery] = field(default_factory=list)
+    _clients: list[KnownToClient] = field(default_factory=list)
+    _hub_port: int = 0
 
     async def __aenter__(self) -> DemoWorld:
+        # The hub's port is chosen first so that every node's config names it.
+        self._hub_port = _free_port()
+        self.hub_url = f"https://{_HOST}:{self._hub_port}/v1/messages"
         try:
             await self._start_nodes()
             await self._start_hub()
@@ -124,35 +123,22 @@ class DemoWorld:
 
     async def close(self) -> None:
         """Stop every server and release every resource, most recent first."""
-        for delivery in self._deliveries:
-            await delivery.close()
+        for client in self._clients:
+            await client.close()
         for runner in reversed(self._runners):
             await runner.cleanup()
         for index in self._indexes:
             index.close()
         self._runners.clear()
         self._indexes.clear()
-        self._deliveries.clear()
+        self._clients.clear()
 
     def client(self, authority: AuthorityCode) -> KnownToClient:
-        """A known-to client acting for ``authority``, as a borough system would run it."""
-        layout = self.options.pki
-        delivery = HttpsDelivery(client_context(_tls(layout, authority)))
-        self._deliveries.append(delivery)
-        clock = SystemClock()
-        return KnownToClient(
-            authority=authority,
-            node_id=f"{authority.lower()}-irt",
-            signer=Signer.from_files(layout.signing_key(authority), layout.signing_cert(authority)),
-            verifier=EnvelopeVerifier(
-                trust=TrustStore.from_files(layout.root_cert, layout.crl),
-                clock=clock,
-                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
-            ),
-            delivery=delivery,
-            hub_url=self.hub_url,
-            clock=clock,
-        )
+        """A known-to client acting for ``authority``, as its borough system would run it."""
+        config = load_node_config(self.options.node_dir(authority) / "node.toml")
+        client = KnownToClient.from_node_config(config, hub_url=self.hub_url)
+        self._clients.append(client)
+        return client
 
     async def _start_nodes(self) -> None:
         for code in self.options.authorities:
@@ -171,14 +157,13 @@ class DemoWorld:
     async def _start_hub(self) -> None:
         path = self._write_hub_config()
         config = load_hub_config(path)
-        port = await self._serve(build_hub_app(config), config.tls)
-        self.hub_url = f"https://{_HOST}:{port}/v1/messages"
+        await self._serve(build_hub_app(config), config.tls, port=self._hub_port)
 
-    async def _serve(self, app: web.Application, tls: TlsFiles) -> int:
+    async def _serve(self, app: web.Application, tls: TlsFiles, *, port: int = 0) -> int:
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         self._runners.append(runner)
-        site = web.TCPSite(runner, _HOST, 0, ssl_context=server_context(tls))
+        site = web.TCPSite(runner, _HOST, port, ssl_context=server_context(tls))
         await site.start()
         address = runner.addresses[0]
         return int(address[1])
@@ -193,7 +178,7 @@ id = "{code.lower()}-irt"
 listen_host = "{_HOST}"
 listen_port = 0
 index = "index.sqlite"
-hub_url = "https://{_HOST}:8443/v1/messages"
+hub_url = "{self.hub_url}"
 data_dir = "state"
 answer_delay_seconds = {delay}
 
@@ -210,7 +195,7 @@ answer_delay_seconds = {delay}
         text = f"""# The hub: see docs/configuration.md for every option.
 [hub]
 listen_host = "{_HOST}"
-listen_port = 0
+listen_port = {self._hub_port}
 data_dir = "state"
 
 {_key_tables(self.options.pki, HUB, folder)}
@@ -239,12 +224,6 @@ crl = "{rel(layout.crl)}"
 [signing]
 cert = "{rel(layout.signing_cert(code))}"
 key = "{rel(layout.signing_key(code))}\""""
-
-
-def _tls(layout: PkiLayout, code: AuthorityCode) -> TlsFiles:
-    return TlsFiles(
-        cert=layout.tls_cert(code), key=layout.tls_key(code), root=layout.root_cert, crl=layout.crl
-    )
 
 
 def _free_port() -> int:

@@ -1,0 +1,45 @@
+"""``irthub hub``: run the hub."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import click
+
+from hub.broker.app import build_hub_app
+from hub.config import load_hub_config
+from hub.serve import serve_forever
+
+__all__ = ["group"]
+
+
+@click.group(name="hub")
+def group() -> None:
+    """Run the hub: the broker between borough nodes (see docs/configuration.md)."""
+
+
+@group.command(name="run")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The hub's TOML configuration file.",
+)
+def run_command(config_path: Path) -> None:
+    """Serve POST /v1/messages, /healthz, /metrics and /v1/directory over mutual TLS.
+
+    Stops cleanly on Ctrl-C or SIGTERM, letting requests in flight finish.
+    """
+    config = load_hub_config(config_path)
+    app = build_hub_app(config)
+    asyncio.run(
+        serve_forever(
+            app,
+            host=config.listen_host,
+            port=config.listen_port,
+            tls=config.tls,
+            announce=lambda line: click.echo(f"hub: {line}", err=True),
+        )
+    )

@@ -1,0 +1,48 @@
+"""Serving an aiohttp application over mutual TLS until interrupted.
+
+Shared by ``irthub hub run`` and ``irthub node run``: binds, reports the
+address, and on SIGINT or SIGTERM stops accepting, lets requests in flight
+finish (up to a grace period) and runs every cleanup step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Callable
+from typing import Final
+
+from aiohttp import web
+
+from hub.transport.tls import TlsFiles, server_context
+
+__all__ = ["SHUTDOWN_GRACE_SECONDS", "serve_forever"]
+
+SHUTDOWN_GRACE_SECONDS: Final = 10.0
+"""How long requests in flight may take to finish after a stop signal."""
+
+
+async def serve_forever(
+    app: web.Application,
+    *,
+    host: str,
+    port: int,
+    tls: TlsFiles,
+    announce: Callable[[str], None] = print,
+) -> None:
+    """Serve ``app`` on ``host:port`` with mutual TLS until SIGINT or SIGTERM."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, host, port, ssl_context=server_context(tls))
+        await site.start()
+        bound = runner.addresses[0]
+        announce(f"listening on https://{bound[0]}:{bound[1]}/v1/messages")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await stop.wait()
+        announce("stopping: finishing requests in flight")
+    finally:
+        await runner.cleanup()
