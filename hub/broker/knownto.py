@@ -4,8 +4,10 @@ For one verified ``KnownToQuery`` the hub:
 
 (1) expands ``To`` (authorities, or a scope from the directory) into target
     authorities, never the requester itself;
-(2) decides per target with both ISPs (SPEC §7); a denied target is
-    ``refused`` with its rule ids and is never contacted;
+(2) decides per target with both ISPs (SPEC §7); when the requester's own
+    ISP denies asking at all, the query is refused as ``policy-denied``;
+    otherwise a denied target is ``refused`` with its rule ids and is never
+    contacted;
 (3) fixes one overall deadline: the query's ``Expires`` or the configured
     default, capped, whichever is sooner;
 (4) sends every permitted target, concurrently and without retry, a
@@ -33,7 +35,7 @@ from hub.clock import Clock
 from hub.directory.model import Directory
 from hub.disclosure import KNOWNTO_NS, Grant, decision_element, overdisclosure
 from hub.envelope import build_envelope
-from hub.errors import DeliveryFailure, IrtError, UnknownRecipient
+from hub.errors import DeliveryFailure, IrtError, PolicyDenied, UnknownRecipient
 from hub.identifiers import AuthorityCode
 from hub.metrics import Metrics
 from hub.policy.decision import Decision
@@ -76,9 +78,14 @@ class KnownToBroker:
     async def handle(self, query: VerifiedMessage) -> Reply:
         """Fan ``query`` out and gather one outcome per target authority."""
         targets = self._targets(query)  # (1)
+        decisions = [self._decide(query, target) for target in targets]  # (2)
+        _refuse_if_requester_may_not_ask(decisions)
         now = self.clock.now()
         deadline = self._deadline(query, now)  # (3)
-        tasks = [asyncio.ensure_future(self._ask(query, target, deadline)) for target in targets]
+        tasks = [
+            asyncio.ensure_future(self._ask(query, target, decision, deadline))
+            for target, decision in zip(targets, decisions, strict=True)
+        ]
         remaining = max((deadline - self.clock.now()).total_seconds(), 0.0)
         done, pending = await asyncio.wait(tasks, timeout=remaining)
         for task in pending:
@@ -113,9 +120,8 @@ class KnownToBroker:
         return min(deadline, expires) if expires is not None else deadline
 
     async def _ask(
-        self, query: VerifiedMessage, target: AuthorityCode, deadline: datetime
+        self, query: VerifiedMessage, target: AuthorityCode, decision: Decision, deadline: datetime
     ) -> TargetOutcome:
-        decision = self._decide(query, target)  # (2)
         if not decision.permitted:
             rules = tuple(
                 rule
@@ -189,6 +195,28 @@ class KnownToBroker:
         node_status = answer.body.findtext(_K + "Status") or "error"
         reason = answer.body.findtext(_K + "Reason")
         return TargetOutcome(target, node_status, reason, signed_response=answer.raw)
+
+
+def _refuse_if_requester_may_not_ask(decisions: list[Decision]) -> None:
+    """SPEC §6: the requester's own ISP must allow asking for this purpose at all.
+
+    When the requester's side denies every target, the query is refused as a
+    whole (``policy-denied``) instead of fanning out refusals.
+    """
+    requester_denials = [
+        basis
+        for decision in decisions
+        for basis in decision.basis
+        if basis.side == "requester" and basis.kind != "permit"
+    ]
+    if (
+        decisions
+        and all(not d.permitted for d in decisions)
+        and len(requester_denials) >= len(decisions)
+    ):
+        rules = sorted({rule for basis in requester_denials for rule in basis.rule_ids})
+        named = f" (rules {', '.join(rules)})" if rules else " (no rule permits it)"
+        raise PolicyDenied(f"{decisions[0].reason}{named}")
 
 
 def _answer_problem(
