@@ -204,19 +204,14 @@ def _refuse_if_requester_may_not_ask(decisions: list[Decision]) -> None:
     whole (``policy-denied``) instead of fanning out refusals.
     """
     requester_denials = [
-        basis
-        for decision in decisions
-        for basis in decision.basis
-        if basis.side == "requester" and basis.kind != "permit"
+        next((b for b in d.basis if b.side == "requester" and b.kind != "permit"), None)
+        for d in decisions
     ]
-    if (
-        decisions
-        and all(not d.permitted for d in decisions)
-        and len(requester_denials) >= len(decisions)
-    ):
-        rules = sorted({rule for basis in requester_denials for rule in basis.rule_ids})
-        named = f" (rules {', '.join(rules)})" if rules else " (no rule permits it)"
-        raise PolicyDenied(f"{decisions[0].reason}{named}")
+    if not decisions or any(denial is None for denial in requester_denials):
+        return
+    rules = sorted({rule for basis in requester_denials if basis for rule in basis.rule_ids})
+    named = f" (rules {', '.join(rules)})" if rules else " (no rule permits it)"
+    raise PolicyDenied(f"{decisions[0].reason}{named}")
 
 
 def _answer_problem(
