@@ -1,0 +1,168 @@
+"""How well two people's names agree, forgiving the errors real records contain.
+
+Names are compared part by part after folding (``adapters.matching.normalise``).
+Two parts agree by degrees (``part_similarity``):
+
+1. equal: 1.0;
+2. nicknames or spelling variants of one given name (``Bill``/``William``,
+   ``Mo``/``Muhammad``): ``NICKNAME_SIMILARITY``;
+3. an initial against a name it begins: ``INITIAL_SIMILARITY``;
+4. otherwise Jaro–Winkler similarity (rapidfuzz), which punishes a typo in
+   a short name hard (``Ubah``/``Ueah`` 0.85), so raised to at least
+   ``TYPO_SIMILARITY`` for one substitution, insertion, deletion or
+   transposition (optimal string alignment distance 1) in parts of four or
+   more letters, and to at least ``PHONETIC_SIMILARITY`` when the metaphone
+   codes are equal and the spellings are not wholly unlike
+   (``Katherine``/``Catherine``; ``Rafi``/``Aarav`` share a code by accident).
+
+A family name agrees with the best agreement of any of its parts with any
+part of the other side's family or other names, so ``Smith-Jones`` meets
+``Jones`` and a former surname held as an other name still counts; a match on
+one part of a longer name scores ``PART_SIMILARITY``. Given names agree with
+their best pair of parts. Forename and surname swapped are compared too;
+the swap is reported so scoring can charge for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Final
+
+from rapidfuzz.distance import OSA, JaroWinkler
+
+from adapters.matching.nicknames import are_nicknames
+from adapters.matching.normalise import fold, metaphone, name_parts
+
+__all__ = [
+    "INITIAL_SIMILARITY",
+    "NICKNAME_SIMILARITY",
+    "PART_SIMILARITY",
+    "PHONETIC_SIMILARITY",
+    "TYPO_SIMILARITY",
+    "NameAgreement",
+    "Names",
+    "compare_names",
+    "part_similarity",
+]
+
+NICKNAME_SIMILARITY: Final = 0.95
+"""Just below equal: ``Liz`` is very likely ``Elizabeth``, but the record says otherwise."""
+INITIAL_SIMILARITY: Final = 0.8
+"""An initial is consistent with the name but says little about it."""
+PHONETIC_SIMILARITY: Final = 0.92
+"""Names that sound alike are usually the same name spelt by a different hand."""
+TYPO_SIMILARITY: Final = 0.93
+"""One slip of the keyboard in a name of four or more letters."""
+_TYPO_MIN_LENGTH: Final = 4
+_PHONETIC_MIN_SPELLING: Final = 0.7
+"""Below this Jaro–Winkler similarity an equal metaphone code is a coincidence."""
+PART_SIMILARITY: Final = 0.95
+"""One part of a double-barrelled name given alone: usually the same child."""
+
+_CACHE_SIZE: Final = 1 << 18
+
+
+@dataclass(frozen=True, slots=True)
+class Names:
+    """One person's names, folded and split into parts once."""
+
+    given: tuple[str, ...]
+    family: tuple[str, ...]
+    family_whole: str
+    other: tuple[str, ...]
+
+    @classmethod
+    def of(cls, given: Sequence[str], family: str | None, other: Sequence[str]) -> Names:
+        """Fold and split the names as written."""
+        return cls(
+            given=tuple(part for name in given for part in name_parts(name)),
+            family=() if family is None else name_parts(family),
+            family_whole="" if family is None else fold(family).replace(" ", ""),
+            other=tuple(part for name in other for part in name_parts(name)),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class NameAgreement:
+    """How well a record's given and family names were matched by the query's.
+
+    Similarities are in [0, 1], ``None`` when either side lacks that name.
+    ``given_part`` and ``family_parts`` are the record's folded parts that
+    agreed best, for weighting by how common they are. When ``swapped``, the
+    record's given name was matched by the query's family name and the other
+    way round.
+    """
+
+    given: float | None
+    family: float | None
+    given_part: str = ""
+    family_parts: tuple[str, ...] = ()
+    swapped: bool = False
+
+
+def compare_names(query: Names, record: Names) -> NameAgreement:
+    """The agreement of a query's names with a record's, straight or swapped."""
+    given, given_part = _best(query.given, record.given, given=True)
+    family, family_parts = _family(query, record)
+    swapped_given, swapped_part = _best(query.given, record.family, given=False)
+    swapped_family, swapped_parts = _best(query.family, record.given, given=True)
+    if (
+        swapped_given is not None
+        and swapped_family is not None
+        and swapped_given + swapped_family > (given or 0.0) + (family or 0.0)
+    ):
+        return NameAgreement(
+            swapped_family, swapped_given, swapped_parts, (swapped_part,), swapped=True
+        )
+    return NameAgreement(given, family, given_part, family_parts)
+
+
+@lru_cache(maxsize=_CACHE_SIZE)
+def part_similarity(first: str, second: str, *, given: bool) -> float:
+    """Similarity in [0, 1] of two folded name parts; nicknames count only for given names."""
+    if first == second:
+        return 1.0
+    if given and are_nicknames(first, second):
+        return NICKNAME_SIMILARITY
+    if len(first) == 1 or len(second) == 1:
+        return INITIAL_SIMILARITY if first[0] == second[0] else 0.0
+    similarity = JaroWinkler.normalized_similarity(first, second)
+    if (
+        similarity < TYPO_SIMILARITY
+        and min(len(first), len(second)) >= _TYPO_MIN_LENGTH
+        and OSA.distance(first, second) == 1
+    ):
+        similarity = TYPO_SIMILARITY
+    if _PHONETIC_MIN_SPELLING <= similarity < PHONETIC_SIMILARITY and metaphone(first) == metaphone(
+        second
+    ):
+        similarity = PHONETIC_SIMILARITY
+    return similarity
+
+
+def _family(query: Names, record: Names) -> tuple[float | None, tuple[str, ...]]:
+    if not query.family or not (record.family or record.other):
+        return None, ()
+    if query.family_whole == record.family_whole:
+        return 1.0, record.family
+    best, part = _best(query.family + query.other, record.family + record.other, given=False)
+    if best is None:
+        return None, ()
+    # Part of a longer name, or an other name, agreeing exactly is strong but not whole.
+    return min(best, PART_SIMILARITY), (part,)
+
+
+def _best(
+    query: tuple[str, ...], record: tuple[str, ...], *, given: bool
+) -> tuple[float | None, str]:
+    """The best similarity of any query part with any record part, and that record part."""
+    best: float | None = None
+    best_part = ""
+    for q in query:
+        for r in record:
+            similarity = part_similarity(q, r, given=given)
+            if best is None or similarity > best:
+                best, best_part = similarity, r
+    return best, best_part

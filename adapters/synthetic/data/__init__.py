@@ -1,0 +1,1 @@
+"""Data files the synthetic generator draws from (see ``adapters.synthetic.tables``)."""
