@@ -98,6 +98,8 @@ class DemoWorld:
     node_urls: dict[AuthorityCode, str] = field(default_factory=dict)
     _runners: list[web.AppRunner] = field(default_factory=list)
     _indexes: list[SqliteChildIndex] = field(default_factory=list)
+    apps: dict[AuthorityCode, web.Application] = field(default_factory=dict)
+    """The running applications by authority (``HUB`` for the hub), for inspection."""
     _clients: list[KnownToClient] = field(default_factory=list)
     _hub_port: int = 0
 
@@ -151,13 +153,15 @@ class DemoWorld:
             index = SqliteChildIndex(config.index)
             self._indexes.append(index)
             app = build_node_app(config, index=index)
+            self.apps[code] = app
             port = await self._serve(app, config.tls)
             self.node_urls[code] = f"https://{_HOST}:{port}/v1/messages"
 
     async def _start_hub(self) -> None:
         path = self._write_hub_config()
         config = load_hub_config(path)
-        await self._serve(build_hub_app(config), config.tls, port=self._hub_port)
+        self.apps[HUB] = build_hub_app(config)
+        await self._serve(self.apps[HUB], config.tls, port=self._hub_port)
 
     async def _serve(self, app: web.Application, tls: TlsFiles, *, port: int = 0) -> int:
         runner = web.AppRunner(app, access_log=None)

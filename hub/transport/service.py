@@ -24,9 +24,17 @@ from lxml import etree
 
 from hub.clock import Clock
 from hub.envelope import ENV_NS, Header, Party, Qualifier, Recipient, build_envelope
-from hub.errors import InternalError, IrtError, MalformedXml, SchemaInvalid, TooLarge
+from hub.errors import (
+    DuplicateMessage,
+    InternalError,
+    IrtError,
+    MalformedXml,
+    SchemaInvalid,
+    TooLarge,
+)
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.metrics import CONTENT_TYPE_LATEST, Metrics
+from hub.replay import Sighting
 from hub.signing import Signer
 from hub.transport.client import read_capped
 from hub.transport.tls import peer_authority
@@ -75,12 +83,15 @@ class MessageService:
     handlers: Mapping[str, Handler]
     max_message_bytes: int
     node_id: str | None = None
+    retryable: frozenset[str] = frozenset()
+    """Classes whose handlers answer a retry (same MessageID, same bytes) with
+    the original answer, as AS4 duplicate elimination does; a retry of any
+    other class is refused as ``duplicate-message``."""
     _loop_time: Callable[[], float] = field(default=time.perf_counter)
 
     async def handle(self, request: web.Request) -> web.Response:
         """The ``POST /v1/messages`` route."""
         started = self._loop_time()
-        request[_PEER] = None
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         tls_authority = peer_authority(ssl_object)
         request[_PEER] = tls_authority
@@ -88,6 +99,14 @@ class MessageService:
         message = await self.run(self.verifier.verify_envelope, raw, tls_authority=tls_authority)
         request[_MESSAGE_CLASS] = message.header.message_class
         request[_CORRELATION] = message.header.message_id
+        if (
+            message.sighting is Sighting.RETRY
+            and message.header.message_class not in self.retryable
+        ):
+            raise DuplicateMessage(
+                f"{message.header.message_class} {message.header.message_id} was already "
+                "received and answered; ask again with a new MessageID"
+            )
         handler = self.handlers.get(message.header.message_class)
         if handler is None:
             raise SchemaInvalid(
@@ -146,8 +165,10 @@ class MessageService:
         header = self.header(
             message_class="Error",
             qualifier="error",
-            to=request.get(_PEER) or HUB,
-            correlation_id=request.get(_CORRELATION),
+            to=AuthorityCode(request.get(_PEER) or HUB),
+            correlation_id=MessageId(correlation)
+            if (correlation := request.get(_CORRELATION))
+            else None,
         )
         return await self.run(self.signer.sign, build_envelope(header, body))
 
@@ -164,9 +185,9 @@ class MessageService:
         return raw
 
 
-_PEER: Final = "irt.peer"
-_MESSAGE_CLASS: Final = "irt.class"
-_CORRELATION: Final = "irt.correlation"
+_PEER: Final = web.RequestKey("irt.peer", str)
+_MESSAGE_CLASS: Final = web.RequestKey("irt.class", str)
+_CORRELATION: Final = web.RequestKey("irt.correlation", str)
 SERVICE_KEY: Final = web.AppKey("irt.message_service", MessageService)
 
 
