@@ -188,7 +188,9 @@ class KnownToBroker:
         try:
             answer = await self.service.run(self.service.verifier.verify_envelope, body)
         except IrtError as error:
-            return TargetOutcome(target, "error", f"unusable answer ({error.code}): {error.reason}")
+            return TargetOutcome(
+                target, "error", f"unusable answer (HTTP {status}, {error.code}): {error.reason}"
+            )
         problem = _answer_problem(answer, target, forward, status)
         if problem is not None:
             return TargetOutcome(target, "error", problem)
