@@ -64,6 +64,9 @@ class Reply:
     status: int = 200
     qualifier: Qualifier = "response"
     expires: datetime | None = None
+    presigned: bytes | None = None
+    """An answer signed earlier, sent again byte for byte instead of signing
+    ``body`` anew: a duplicate message gets its original receipt (SPEC §6)."""
 
 
 Handler = Callable[[VerifiedMessage], Awaitable[Reply]]
@@ -113,7 +116,7 @@ class MessageService:
                 f"this endpoint does not accept {message.header.message_class} messages"
             )
         reply = await handler(message)
-        answer = await self.sign_reply(message, reply)
+        answer = reply.presigned or await self.sign_reply(message, reply)
         self.metrics.messages.labels(message.header.message_class, "ok").inc()
         self.metrics.latency.labels(message.header.message_class).observe(
             self._loop_time() - started
