@@ -1,45 +1,60 @@
-"""A development certificate authority for the London PKI, on ``cryptography``.
+"""The development CA: ``irthub pki init``, ``issue``, ``revoke`` and ``crl`` on a PKI directory.
 
-``init_pki`` makes a root CA, a signing and a separate TLS certificate for
-each of the 33 authorities and the hub, and an empty CRL; ``reissue``,
-``revoke`` and ``write_crl`` keep it up to date. The profile is the one
-``hub.pki.profile`` checks (docs/pki.md). Every issued serial is recorded in
-``serials.json`` so revocation and CRLs can be regenerated.
+``init_pki`` makes the London root CA, a message-signing and a separate TLS
+certificate (each with its own key) for the 33 authorities and the hub, and
+CRL number 1; ``reissue`` rotates one certificate (or makes a test
+certificate with any validity); ``revoke`` and ``write_crl`` keep the CRL
+current. Every certificate and revocation is recorded in ``serials.json``
+(``hub.pki.registry``) so the CRL can always be rebuilt. The certificates
+themselves are built by ``hub.pki.certificates``; the builders most callers
+need, ``new_key`` and ``issue_certificate``, are re-exported here.
 
 Production authorities get their certificates from the LCPC's real CA; this
-module exists so that the demo, the tests and integrators have a faithful
-PKI on any machine without network access.
+module exists so that the demo, the tests and integrators have a faithful PKI
+on any machine without network access. Every time is an argument: the CLI
+passes the clock's ``now``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
-from ipaddress import IPv4Address
 from pathlib import Path
-from typing import Final, Literal
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.hazmat.primitives import serialization
 
-from hub.authorities import AUTHORITY_NAMES, PARTIES
-from hub.errors import InternalError
-from hub.identifiers import AuthorityCode, authority_urn
-from hub.pki.layout import PkiLayout
-from hub.pki.profile import DOCUMENT_SIGNING, MIN_RSA_BITS
+from hub.authorities import PARTIES
+from hub.identifiers import AuthorityCode
+from hub.pki.certificates import (
+    DEFAULT_RSA_BITS,
+    REVOCATION_REASONS,
+    KeyType,
+    PrivateKey,
+    Revocation,
+    build_crl,
+    issue_certificate,
+    issue_root,
+    new_key,
+)
+from hub.pki.errors import PkiError
+from hub.pki.layout import PkiLayout, write_private_key, write_public_file
+from hub.pki.profile import (
+    BACKDATE,
+    CRL_VALIDITY,
+    DEFAULT_TLS_HOST,
+    PARTY_VALIDITY,
+    ROOT_VALIDITY,
+    Purpose,
+)
+from hub.pki.registry import IssuedRecord, Registry, parse_serial
 
 __all__ = [
     "REVOCATION_REASONS",
-    "CertificateKind",
-    "IssuedRecord",
-    "KeyType",
     "init_pki",
     "issue_certificate",
+    "load_ca",
     "load_registry",
     "new_key",
     "reissue",
@@ -47,37 +62,7 @@ __all__ = [
     "write_crl",
 ]
 
-KeyType = Literal["ec", "rsa"]
-CertificateKind = Literal["signing", "tls"]
-PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
-
-ROOT_YEARS: Final = 20
-PARTY_DAYS: Final = 730
-CRL_DAYS: Final = 7
-RSA_BITS: Final = 3072
-REVOCATION_REASONS: Final = {reason.name: reason for reason in x509.ReasonFlags}
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedRecord:
-    """One line of ``serials.json``."""
-
-    serial: str
-    kind: str
-    authority: str
-    fingerprint: str
-    not_after: str
-    revoked_at: str | None = None
-    reason: str | None = None
-
-
-def new_key(key_type: KeyType = "ec", *, rsa_bits: int = RSA_BITS) -> PrivateKey:
-    """A fresh ECDSA P-256 key, or an RSA key of ``rsa_bits`` (≥ 2048)."""
-    if key_type == "ec":
-        return ec.generate_private_key(ec.SECP256R1())
-    if rsa_bits < MIN_RSA_BITS:
-        raise InternalError(f"RSA keys need at least {MIN_RSA_BITS} bits, not {rsa_bits}")
-    return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+_PURPOSES: tuple[Purpose, ...] = ("signing", "tls")
 
 
 def init_pki(
@@ -85,312 +70,254 @@ def init_pki(
     *,
     now: datetime,
     key_type: KeyType = "ec",
+    rsa_bits: int = DEFAULT_RSA_BITS,
     force: bool = False,
-    progress: Callable[[AuthorityCode], None] = lambda code: None,
-) -> None:
-    """Create the root CA, every party's two certificates and an empty CRL.
+    host: str = DEFAULT_TLS_HOST,
+    progress: Callable[[int, IssuedRecord], None] | None = None,
+) -> Registry:
+    """Create the root CA, every party's signing and TLS certificates, and CRL number 1.
 
-    Raises ``InternalError`` if a CA already exists there and ``force`` is false.
+    ``progress`` is told each party certificate as it is written, with the
+    count so far. Raises ``PkiError`` when a CA already exists in the
+    directory and ``force`` is false, for RSA below 2048 bits, and when a file
+    cannot be written.
     """
-    if layout.root_cert.exists() and not force:
-        raise InternalError(
-            f"{layout.root_cert} already exists; use --force to replace the whole PKI"
+    _check_time(now)
+    if layout.has_ca() and not force:
+        raise PkiError(
+            f"{layout.root} already holds a CA ({layout.root_cert.name}, {layout.registry.name}); "
+            "pass --force to replace it and every certificate in it"
         )
-    layout.root.mkdir(parents=True, exist_ok=True)
-    root_key = new_key(key_type)
-    root_cert = _root_certificate(root_key, now)
-    _write_key(layout.root_key, root_key)
-    _write(layout.root_cert, root_cert.public_bytes(serialization.Encoding.PEM))
-    records: list[IssuedRecord] = []
+    root_key = new_key(key_type, rsa_bits=rsa_bits)
+    root = issue_root(root_key, not_before=now - BACKDATE, not_after=now + ROOT_VALIDITY)
+    with _writing(layout.root):
+        layout.root.mkdir(parents=True, exist_ok=True)
+        write_private_key(layout.root_key, _pem_key(root_key))
+        write_public_file(layout.root_cert, root.public_bytes(serialization.Encoding.PEM))
+    registry = Registry(issued=(IssuedRecord.of(root, "root", None),))
     for code in PARTIES:
-        for kind in ("signing", "tls"):
-            records.append(
-                _issue_into(
-                    layout,
-                    root_cert,
-                    root_key,
-                    code,
-                    kind,
-                    key_type,
-                    now,
-                    now + timedelta(days=PARTY_DAYS),
-                )
+        for purpose in _PURPOSES:
+            key = new_key(key_type, rsa_bits=rsa_bits)
+            cert = issue_certificate(
+                root,
+                root_key,
+                party=code,
+                kind=purpose,
+                public_key=key.public_key(),
+                not_before=now - BACKDATE,
+                not_after=now + PARTY_VALIDITY,
+                host=host,
             )
-        progress(code)
-    _save_registry(layout, records)
-    write_crl(layout, now=now)
-
-
-def issue_certificate(
-    root_cert: x509.Certificate,
-    root_key: PrivateKey,
-    *,
-    party: AuthorityCode,
-    kind: CertificateKind,
-    public_key: ec.EllipticCurvePublicKey | rsa.RSAPublicKey,
-    not_before: datetime,
-    not_after: datetime,
-    dns_names: Sequence[str] = (),
-) -> x509.Certificate:
-    """An end-entity certificate for ``party`` following the London profile."""
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, AUTHORITY_NAMES[party]),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, party),
-            x509.NameAttribute(
-                NameOID.COMMON_NAME,
-                f"{party} IRT message signing" if kind == "signing" else "localhost",
-            ),
-        ]
-    )
-    alt_names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(authority_urn(party))]
-    if kind == "tls":
-        alt_names += [x509.DNSName(d) for d in ("localhost", *dns_names)]
-        alt_names.append(x509.IPAddress(IPv4Address("127.0.0.1")))
-    usage = _usage(kind, public_key)
-    usages = (
-        [DOCUMENT_SIGNING]
-        if kind == "signing"
-        else [
-            ExtendedKeyUsageOID.SERVER_AUTH,
-            ExtendedKeyUsageOID.CLIENT_AUTH,
-        ]
-    )
-    builder = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(root_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(usage, critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(root_cert.public_key()),  # type: ignore[arg-type]
-            critical=False,
-        )
-    )
-    return builder.sign(root_key, hashes.SHA256())
+            _write_pair(layout.key(code, purpose), layout.cert(code, purpose), key, cert)
+            record = IssuedRecord.of(cert, purpose, code)
+            registry = registry.with_issued(record)
+            if progress is not None:
+                progress(len(registry.issued) - 1, record)
+    registry, _ = _publish_crl(layout, root, root_key, registry, now, CRL_VALIDITY)
+    return registry
 
 
 def reissue(
     layout: PkiLayout,
     *,
-    party: AuthorityCode,
-    kind: CertificateKind,
+    party: str,
+    kind: Purpose,
     now: datetime,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
+    days: int | None = None,
     dns_names: Sequence[str] = (),
+    host: str = DEFAULT_TLS_HOST,
     key_type: KeyType = "ec",
+    rsa_bits: int = DEFAULT_RSA_BITS,
+    out_dir: Path | None = None,
 ) -> IssuedRecord:
-    """Issue ``party`` a new ``kind`` certificate with a fresh key, replacing the files."""
-    root_cert, root_key = _load_root(layout)
-    record = _issue_into(
-        layout,
-        root_cert,
+    """Issue ``party`` a new ``kind`` certificate with a fresh key and record it.
+
+    The files replace ``<CODE>/<kind>.pem`` and ``.key``, or go to
+    ``out_dir/<kind>.pem`` and ``.key`` when given (test certificates that
+    must not displace the party's own). Validity is ``not_before`` (default
+    now minus the clock window) to ``not_after``, or ``days`` from now
+    (default two years). The old certificate stays valid until revoked.
+    Raises ``PkiError`` for an unknown party, an empty window, both ``days``
+    and ``not_after``, a weak key, or a directory without a CA.
+    """
+    _check_time(now)
+    code = _party(party)
+    if days is not None and not_after is not None:
+        raise PkiError("give either a validity in days or an explicit notAfter, not both")
+    if days is not None and days < 1:
+        raise PkiError(f"validity must be at least one day, not {days}")
+    root, root_key = load_ca(layout)
+    registry = load_registry(layout)
+    key = new_key(key_type, rsa_bits=rsa_bits)
+    cert = issue_certificate(
+        root,
         root_key,
-        party,
-        kind,
-        key_type,
-        not_before or now,
-        not_after or now + timedelta(days=PARTY_DAYS),
-        dns_names,
+        party=code,
+        kind=kind,
+        public_key=key.public_key(),
+        not_before=not_before or now - BACKDATE,
+        not_after=not_after or now + (timedelta(days=days) if days else PARTY_VALIDITY),
+        host=host,
+        dns_names=dns_names,
     )
-    _save_registry(layout, [*load_registry(layout), record])
+    if out_dir is None:
+        key_path, cert_path = layout.key(code, kind), layout.cert(code, kind)
+    else:
+        key_path, cert_path = out_dir / f"{kind}.key", out_dir / f"{kind}.pem"
+    _write_pair(key_path, cert_path, key, cert)
+    record = IssuedRecord.of(cert, kind, code)
+    _save_registry(layout, registry.with_issued(record))
     return record
 
 
-def revoke(layout: PkiLayout, serial: str, *, now: datetime, reason: str = "unspecified") -> None:
-    """Record ``serial`` (hex) as revoked and write a new CRL.
-
-    Raises ``InternalError`` for an unknown serial or reason.
-    """
-    if reason not in REVOCATION_REASONS:
-        raise InternalError(
-            f"unknown revocation reason {reason!r}; one of {sorted(REVOCATION_REASONS)}"
-        )
-    records = load_registry(layout)
-    wanted = serial.lower().removeprefix("0x")
-    if not any(r.serial == wanted for r in records):
-        raise InternalError(f"no certificate with serial {serial} was issued by this PKI")
-    updated = [
-        replace(r, revoked_at=now.isoformat(), reason=reason)
-        if r.serial == wanted and r.revoked_at is None
-        else r
-        for r in records
-    ]
-    _save_registry(layout, updated)
-    write_crl(layout, now=now)
-
-
-def write_crl(
-    layout: PkiLayout, *, now: datetime, next_update_days: int = CRL_DAYS
+def revoke(
+    layout: PkiLayout,
+    serial: int | str,
+    *,
+    now: datetime,
+    reason: str = "unspecified",
+    next_update: timedelta = CRL_VALIDITY,
 ) -> x509.CertificateRevocationList:
-    """Write the root's CRL listing every revoked serial; return it."""
-    root_cert, root_key = _load_root(layout)
-    records = load_registry(layout) if layout.registry.exists() else []
-    builder = (
-        x509.CertificateRevocationListBuilder()
-        .issuer_name(root_cert.subject)
-        .last_update(now)
-        .next_update(now + timedelta(days=next_update_days))
-        .add_extension(x509.CRLNumber(int(now.timestamp())), critical=False)
-    )
-    for record in records:
-        if record.revoked_at is None:
-            continue
-        entry = (
-            x509.RevokedCertificateBuilder()
-            .serial_number(int(record.serial, 16))
-            .revocation_date(datetime.fromisoformat(record.revoked_at))
-            .add_extension(
-                x509.CRLReason(REVOCATION_REASONS[record.reason or "unspecified"]), critical=False
-            )
-            .build()
+    """Revoke the party certificate ``serial`` (an int, or hex text) and write a new CRL.
+
+    ``reason`` is an RFC 5280 name such as ``keyCompromise``. Raises
+    ``PkiError`` for an unknown serial or reason, the root itself, or a
+    certificate already revoked.
+    """
+    _check_time(now)
+    number = parse_serial(serial) if isinstance(serial, str) else serial
+    flag = REVOCATION_REASONS.get(reason)
+    if flag is None:
+        raise PkiError(
+            f"unknown revocation reason {reason!r}; one of {', '.join(REVOCATION_REASONS)}"
         )
-        builder = builder.add_revoked_certificate(entry)
-    crl = builder.sign(root_key, hashes.SHA256())
-    _write(layout.crl, crl.public_bytes(serialization.Encoding.PEM))
+    root, root_key = load_ca(layout)
+    registry = load_registry(layout)
+    record = registry.find(number)
+    if record is None:
+        raise PkiError(
+            f"no certificate with serial {number:x} was issued by the CA in {layout.root}"
+        )
+    if record.kind == "root":
+        raise PkiError(
+            "the root CA cannot be revoked by its own CRL; replace the PKI with init --force"
+        )
+    earlier = registry.revocation(number)
+    if earlier is not None:
+        raise PkiError(
+            f"certificate {number:x} was already revoked at {earlier.revoked_at.isoformat()} "
+            f"({earlier.reason.value})"
+        )
+    # The CRL keeps whole seconds; the registry says the same instant.
+    revoked_at = now.replace(microsecond=0)
+    registry = registry.with_revocation(
+        Revocation(serial=number, revoked_at=revoked_at, reason=flag)
+    )
+    _, crl = _publish_crl(layout, root, root_key, registry, now, next_update)
     return crl
 
 
-def load_registry(layout: PkiLayout) -> list[IssuedRecord]:
-    """Every certificate ``serials.json`` records; raise ``InternalError`` if unreadable."""
-    try:
-        return [IssuedRecord(**item) for item in json.loads(layout.registry.read_text())]
-    except (OSError, ValueError, TypeError) as exc:
-        raise InternalError(f"cannot read {layout.registry}: {exc}") from exc
+def write_crl(
+    layout: PkiLayout, *, now: datetime, next_update: timedelta = CRL_VALIDITY
+) -> x509.CertificateRevocationList:
+    """Write the root's next CRL, listing every revocation, valid for ``next_update``.
+
+    Raises ``PkiError`` when ``next_update`` is not positive or there is no CA.
+    """
+    _check_time(now)
+    root, root_key = load_ca(layout)
+    _, crl = _publish_crl(layout, root, root_key, load_registry(layout), now, next_update)
+    return crl
 
 
-def _root_certificate(key: PrivateKey, now: datetime) -> x509.Certificate:
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "GB"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "London Councils IRT Interchange"),
-            x509.NameAttribute(NameOID.COMMON_NAME, "London IRT Root CA"),
-        ]
-    )
-    return (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=365 * ROOT_YEARS))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=1), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=False,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-
-
-def _usage(kind: CertificateKind, public_key: object) -> x509.KeyUsage:
-    signing = kind == "signing"
-    return x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=signing,
-        key_encipherment=not signing and isinstance(public_key, rsa.RSAPublicKey),
-        data_encipherment=False,
-        key_agreement=not signing and isinstance(public_key, ec.EllipticCurvePublicKey),
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
-
-
-def _issue_into(
-    layout: PkiLayout,
-    root_cert: x509.Certificate,
-    root_key: PrivateKey,
-    party: AuthorityCode,
-    kind: CertificateKind,
-    key_type: KeyType,
-    not_before: datetime,
-    not_after: datetime,
-    dns_names: Sequence[str] = (),
-) -> IssuedRecord:
-    key = new_key(key_type)
-    cert = issue_certificate(
-        root_cert,
-        root_key,
-        party=party,
-        kind=kind,
-        public_key=key.public_key(),
-        not_before=not_before,
-        not_after=not_after,
-        dns_names=dns_names,
-    )
-    layout.party_dir(party).mkdir(parents=True, exist_ok=True)
-    key_path, cert_path = (
-        (layout.signing_key(party), layout.signing_cert(party))
-        if kind == "signing"
-        else (layout.tls_key(party), layout.tls_cert(party))
-    )
-    _write_key(key_path, key)
-    _write(cert_path, cert.public_bytes(serialization.Encoding.PEM))
-    return IssuedRecord(
-        serial=f"{cert.serial_number:x}",
-        kind=kind,
-        authority=party,
-        fingerprint=cert.fingerprint(hashes.SHA256()).hex(),
-        not_after=cert.not_valid_after_utc.isoformat(),
-    )
-
-
-def _load_root(layout: PkiLayout) -> tuple[x509.Certificate, PrivateKey]:
+def load_ca(layout: PkiLayout) -> tuple[x509.Certificate, PrivateKey]:
+    """The root certificate and key of ``layout``; raise ``PkiError`` if absent or unusable."""
     try:
         cert = x509.load_pem_x509_certificate(layout.root_cert.read_bytes())
         key = serialization.load_pem_private_key(layout.root_key.read_bytes(), password=None)
-    except (OSError, ValueError) as exc:
-        raise InternalError(f"cannot load the root CA from {layout.root}: {exc}") from exc
-    if not isinstance(key, ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey):
-        raise InternalError(f"{layout.root_key} is not an ECDSA or RSA key")
+    except FileNotFoundError as exc:
+        raise PkiError(
+            f"no CA in {layout.root} ({exc.filename} is missing); run init first"
+        ) from exc
+    except (OSError, ValueError, TypeError) as exc:
+        raise PkiError(f"cannot load the root CA from {layout.root}: {exc}") from exc
+    if not isinstance(key, PrivateKey) or key.public_key() != cert.public_key():
+        raise PkiError(f"{layout.root_key} is not the private key of {layout.root_cert}")
     return cert, key
 
 
-def _save_registry(layout: PkiLayout, records: list[IssuedRecord]) -> None:
-    _write(layout.registry, json.dumps([asdict(r) for r in records], indent=1).encode())
+def load_registry(layout: PkiLayout) -> Registry:
+    """The ``serials.json`` of ``layout``; raise ``PkiError`` if absent or unreadable."""
+    try:
+        data = layout.registry.read_bytes()
+    except OSError as exc:
+        raise PkiError(f"cannot read {layout.registry}: {exc.strerror}; run init first") from exc
+    return Registry.from_json(data, source=str(layout.registry))
 
 
-def _write_key(path: Path, key: PrivateKey) -> None:
-    pem = key.private_bytes(
+def _publish_crl(
+    layout: PkiLayout,
+    root: x509.Certificate,
+    root_key: PrivateKey,
+    registry: Registry,
+    now: datetime,
+    next_update: timedelta,
+) -> tuple[Registry, x509.CertificateRevocationList]:
+    if next_update <= timedelta(0):
+        raise PkiError(f"a CRL must be valid for some time, not {next_update}")
+    # The number is saved before the CRL is written: a crash in between skips
+    # a number, which is harmless, instead of reusing one, which is not.
+    registry = registry.with_next_crl_number()
+    _save_registry(layout, registry)
+    crl = build_crl(
+        root,
+        root_key,
+        registry.revoked,
+        number=registry.crl_number,
+        this_update=now,
+        next_update=now + next_update,
+    )
+    with _writing(layout.crl):
+        write_public_file(layout.crl, crl.public_bytes(serialization.Encoding.PEM))
+    return registry, crl
+
+
+def _save_registry(layout: PkiLayout, registry: Registry) -> None:
+    with _writing(layout.registry):
+        write_public_file(layout.registry, registry.to_json())
+
+
+def _write_pair(key_path: Path, cert_path: Path, key: PrivateKey, cert: x509.Certificate) -> None:
+    with _writing(key_path.parent):
+        key_path.parent.mkdir(parents=True, exist_ok=True)
+        write_private_key(key_path, _pem_key(key))
+        write_public_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+
+
+def _pem_key(key: PrivateKey) -> bytes:
+    return key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     )
-    # Created 0600 from the first byte: a key is never readable by others,
-    # not even for the moment between creation and a later chmod.
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
+def _party(text: str) -> AuthorityCode:
+    if text not in PARTIES:
+        raise PkiError(f"{text!r} is not a London authority code (E09000001-E09000033) or HUB")
+    return AuthorityCode(text)
+
+
+def _check_time(now: datetime) -> None:
+    if now.tzinfo is None:
+        raise PkiError("the CA needs time-zone aware times (UTC)")
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
     try:
-        os.fchmod(descriptor, 0o600)
-        os.write(descriptor, pem)
-    finally:
-        os.close(descriptor)
-
-
-def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_bytes(data)
-    temporary.chmod(0o644)
-    temporary.replace(path)
+        yield
+    except OSError as exc:
+        raise PkiError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from exc

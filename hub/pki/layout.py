@@ -1,28 +1,41 @@
-"""Where a development PKI lives on disk (``irthub pki init --dir DIR``).
+"""Where a development PKI lives on disk (``irthub pki init --dir DIR``), and how it is written.
 
-    DIR/root-ca.pem  DIR/root-ca.key  DIR/crl.pem  DIR/serials.json
-    DIR/<CODE>/signing.pem  DIR/<CODE>/signing.key
-    DIR/<CODE>/tls.pem      DIR/<CODE>/tls.key
+    DIR/root-ca.pem   DIR/root-ca.key   DIR/crl.pem   DIR/serials.json
+    DIR/<CODE>/signing.pem   DIR/<CODE>/signing.key
+    DIR/<CODE>/tls.pem       DIR/<CODE>/tls.key
 
-for the 33 GSS codes and ``HUB``. Keys are written 0600 and are ignored by
-git (``*.key``); certificates are 0644.
+for the 33 GSS codes and ``HUB``. Private keys are PKCS#8 PEM, created with
+mode 0600 (never widened and narrowed afterwards) and named ``*.key`` so git
+ignores them; certificates, the CRL and ``serials.json`` are 0644. Every file
+is written to a temporary name beside it and renamed into place, so a reader
+never sees half a file.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from hub.identifiers import AuthorityCode
+from hub.pki.profile import Purpose
 
-__all__ = ["PkiLayout"]
+__all__ = ["KEY_MODE", "PUBLIC_MODE", "PkiLayout", "write_private_key", "write_public_file"]
+
+KEY_MODE: Final = 0o600
+"""Private keys: readable by their owner only, from the moment they exist."""
+PUBLIC_MODE: Final = 0o644
+"""Certificates, CRL and ``serials.json``: public material."""
 
 
 @dataclass(frozen=True, slots=True)
 class PkiLayout:
-    """Path helpers for one PKI directory."""
+    """Path helpers for one PKI directory; nothing is read or written here."""
 
     root: Path
+    """The PKI directory itself (``--dir``)."""
 
     @property
     def root_cert(self) -> Path:
@@ -41,25 +54,75 @@ class PkiLayout:
 
     @property
     def registry(self) -> Path:
-        """``serials.json``: every certificate issued and every revocation."""
+        """``serials.json``: every certificate issued, every revocation, the CRL number."""
         return self.root / "serials.json"
+
+    def has_ca(self) -> bool:
+        """True when a root CA or its registry is already there."""
+        return any(p.exists() for p in (self.root_cert, self.root_key, self.registry))
 
     def party_dir(self, code: AuthorityCode) -> Path:
         """The folder of one authority's (or the hub's) keys and certificates."""
         return self.root / code
 
+    def cert(self, code: AuthorityCode, purpose: Purpose) -> Path:
+        """``code``'s certificate for ``purpose``: ``<CODE>/signing.pem`` or ``<CODE>/tls.pem``."""
+        return self.party_dir(code) / f"{purpose}.pem"
+
+    def key(self, code: AuthorityCode, purpose: Purpose) -> Path:
+        """``code``'s private key for ``purpose``: ``<CODE>/signing.key`` or ``<CODE>/tls.key``."""
+        return self.party_dir(code) / f"{purpose}.key"
+
     def signing_cert(self, code: AuthorityCode) -> Path:
         """Message-signing certificate of ``code``."""
-        return self.party_dir(code) / "signing.pem"
+        return self.cert(code, "signing")
 
     def signing_key(self, code: AuthorityCode) -> Path:
         """Message-signing private key of ``code``."""
-        return self.party_dir(code) / "signing.key"
+        return self.key(code, "signing")
 
     def tls_cert(self, code: AuthorityCode) -> Path:
         """TLS certificate of ``code`` (serverAuth and clientAuth)."""
-        return self.party_dir(code) / "tls.pem"
+        return self.cert(code, "tls")
 
     def tls_key(self, code: AuthorityCode) -> Path:
         """TLS private key of ``code``; never the signing key."""
-        return self.party_dir(code) / "tls.key"
+        return self.key(code, "tls")
+
+
+def write_private_key(path: Path, pem: bytes) -> None:
+    """Write ``pem`` to ``path`` with mode 0600 from creation, atomically.
+
+    Raises ``OSError`` as the operating system reports it.
+    """
+    _write_atomically(path, pem, KEY_MODE)
+
+
+def write_public_file(path: Path, data: bytes) -> None:
+    """Write public material to ``path`` with mode 0644, atomically.
+
+    Raises ``OSError`` as the operating system reports it.
+    """
+    _write_atomically(path, data, PUBLIC_MODE)
+
+
+def _write_atomically(path: Path, data: bytes, mode: int) -> None:
+    # The temporary name ends in the target's suffix, so a key left behind by
+    # a crash is still "*.key" and still ignored by git.
+    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
+    # O_EXCL: never write through a file (or symlink) someone else put there.
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            # The umask may have narrowed the mode; public files must stay
+            # readable, and narrowing a key further is harmless, so only
+            # public files are set explicitly.
+            if mode == PUBLIC_MODE:
+                os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -1,118 +1,205 @@
-"""The trust store: is this certificate a London party's, valid and unrevoked?
+"""The trust store: is this a London party's certificate, valid, unrevoked and fit for purpose?
 
-``TrustStore.validate_chain`` runs on every message, so the expensive part is
-cached per certificate. Steps (SPEC §3; RFC 5280 §6 reduced to our profile):
+``TrustStore.validate_chain`` runs on every message and every TLS peer, so the
+part that costs signature checks is cached. The steps (SPEC §3; RFC 5280 §6.1
+reduced to the London profile, docs/pki.md):
 
-(1) build the path leaf → intermediates → pinned root by issuer name, each
-    link checked with the issuer's key (``verify_directly_issued_by``);
-(2) every issuer is a CA allowed to sign certificates, within its path length;
-    the leaf is not a CA;
-(3) the leaf's extended key usage fits the purpose (message signing or TLS),
-    and every key is of an allowed type and size;
-(4) the leaf names exactly one authority, the same by SAN URI and subject OU;
-(5) every certificate is valid at the message's ``Created`` and now;
-(6) no certificate issued by the root is on the root's CRL.
+(1) build the path leaf → intermediates → a pinned root, linking each
+    certificate to an issuer whose subject is its issuer name and whose key
+    verifies its signature (``verify_directly_issued_by``); at most
+    ``MAX_CHAIN_LENGTH`` certificates; a leaf that is itself a root is refused;
+(2) every issuer is a CA (basicConstraints CA:true) with keyUsage
+    keyCertSign, within its pathLenConstraint; the leaf is not a CA;
+(3) every certificate is valid at ``at`` (the message's ``Created``) and at
+    ``now``;
+(4) the CRL, when the store has one, is current (its nextUpdate has not
+    passed), covers every non-root certificate in the path (same issuer), and
+    lists none of them;
+(5) the leaf's usages fit ``purpose``: id-kp-documentSigning (RFC 9336) for
+    message signing, serverAuth + clientAuth for TLS, never both;
+(6) every key is ECDSA P-256/P-384 or RSA of at least 2048 bits (an
+    intermediate's key is checked before it is used to verify anything);
+(7) the leaf names one authority, the same by SAN URI and subject OU
+    (``authority_of``; ``SenderMismatch`` otherwise).
 
-Steps (1)–(4) depend only on the certificates and are cached by their SHA-256
-fingerprints; (5) and (6) run every time and cost a few comparisons.
+Steps (1), (2) and (5)–(7) depend only on the certificates and the pinned
+roots, so their outcome — the ``ValidatedChain`` or the refusal — is cached
+per purpose, leaf and intermediates (keyed by the certificates themselves,
+which hash and compare by their full DER), in a bounded LRU shared by every
+store made from the same roots (``with_crl``). Steps (3)
+and (4) run on every call: a few comparisons and set lookups. A refusal is a
+``TrustFailure`` naming the certificate and the rule it breaks.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 
 from hub.errors import (
     CertificateExpired,
     CertificateRevoked,
     InternalError,
+    TrustFailure,
     UntrustedCertificate,
 )
 from hub.identifiers import AuthorityCode
-from hub.pki.profile import Purpose, authority_of, check_key, has_purpose
+from hub.pki.profile import Purpose, authority_of, check_key, check_purpose, describe
 
-__all__ = ["MAX_CHAIN_LENGTH", "TrustStore", "ValidatedChain"]
+__all__ = ["CHAIN_CACHE_ENTRIES", "MAX_CHAIN_LENGTH", "TrustStore", "ValidatedChain"]
 
-MAX_CHAIN_LENGTH: Final = 4
-"""Leaf, at most two intermediates, root. The London PKI issues from the root
-directly; a longer path is not ours."""
+MAX_CHAIN_LENGTH: Final = 3
+"""Leaf, one intermediate, root: the root's pathLenConstraint of 1 allows no
+longer valid path, so path building stops there instead of checking more
+signatures for an attacker."""
 
-_CACHE_ENTRIES: Final = 4096
-"""Validated chains kept: all 34 parties' certificates through several
-rotations, bounded so a flood of distinct certificates cannot grow memory."""
+CHAIN_CACHE_ENTRIES: Final = 4096
+"""Checked paths kept: the 34 parties' signing and TLS certificates through
+many rotations, bounded so a flood of distinct certificates cannot grow memory."""
+
+_CacheKey = tuple[object, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class ValidatedChain:
-    """A certificate path that passed steps (1)–(6)."""
+    """A certificate path that passed every step, and what it proves."""
 
     leaf: x509.Certificate
     chain: tuple[x509.Certificate, ...]
     """Leaf first, the pinned root last."""
     authority: AuthorityCode
-    """The authority the leaf names."""
+    """The authority the leaf names (SAN URI and subject OU agree)."""
     fingerprint: str
     """SHA-256 of the leaf's DER, lowercase hex."""
     not_before: datetime
-    """Latest start of validity along the chain."""
+    """Latest notBefore along the chain: the chain is valid from here…"""
     not_after: datetime
-    """Earliest end of validity along the chain."""
+    """…to the earliest notAfter along it."""
+    purpose: Purpose
+    """What the leaf was validated for."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """A cached outcome of the certificate-only steps that failed."""
+
+    error: type[TrustFailure]
+    reason: str
+
+
+class _ChainCache:
+    """A thread-safe LRU of certificate-only outcomes, keyed by the certificates."""
+
+    def __init__(self, limit: int) -> None:
+        if limit < 1:
+            raise InternalError(f"a chain cache needs room for at least one entry, not {limit}")
+        self._limit = limit
+        self._entries: OrderedDict[_CacheKey, ValidatedChain | _Refusal] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: _CacheKey) -> ValidatedChain | _Refusal | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None:
+                self._entries.move_to_end(key)
+            return entry
+
+    def put(self, key: _CacheKey, entry: ValidatedChain | _Refusal) -> None:
+        with self._lock:
+            self._entries[key] = entry
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._limit:
+                self._entries.popitem(last=False)
+
+
 class TrustStore:
-    """The pinned London root(s) and the root's current CRL; immutable."""
+    """The pinned London root(s) and the root's current CRL; immutable and thread-safe.
 
-    roots: tuple[x509.Certificate, ...]
-    crl: x509.CertificateRevocationList | None = None
-    _revoked: frozenset[int] = field(init=False)
-    _cache: OrderedDict[tuple[object, ...], ValidatedChain] = field(
-        init=False, default_factory=OrderedDict, compare=False
-    )
-    _lock: threading.Lock = field(init=False, default_factory=threading.Lock, compare=False)
+    Build it once (``from_files``) and share it; ``with_crl`` makes the store
+    for a newer CRL, sharing the certificate cache.
+    """
 
-    def __post_init__(self) -> None:
-        if not self.roots:
-            raise InternalError("a trust store needs at least one root certificate")
-        revoked: frozenset[int] = frozenset()
-        if self.crl is not None:
-            issuer = next((r for r in self.roots if r.subject == self.crl.issuer), None)
-            if issuer is None or not self.crl.is_signature_valid(issuer.public_key()):  # type: ignore[arg-type]
-                raise UntrustedCertificate("the CRL is not signed by the London root CA")
-            revoked = frozenset(entry.serial_number for entry in self.crl)
-        object.__setattr__(self, "_revoked", revoked)
+    __slots__ = ("_cache", "_crl", "_crl_issuer", "_revoked", "_roots")
+
+    def __init__(
+        self,
+        roots: Sequence[x509.Certificate],
+        crl: x509.CertificateRevocationList | None = None,
+        *,
+        cache_entries: int = CHAIN_CACHE_ENTRIES,
+    ) -> None:
+        """Pin ``roots`` and load ``crl``.
+
+        Raises ``InternalError`` when there is no root or a root is not a CA
+        certificate with an allowed key, and ``UntrustedCertificate`` when the
+        CRL is not signed by a pinned root or has no nextUpdate.
+        """
+        self._roots = _pinned(roots)
+        self._cache = _ChainCache(cache_entries)
+        self._load_crl(crl)
 
     @classmethod
     def from_files(cls, root: Path, crl: Path | None = None) -> TrustStore:
         """Load PEM root certificate(s) and an optional PEM CRL.
 
-        Raises ``InternalError`` naming a file that cannot be read, and
-        ``UntrustedCertificate`` for a CRL the root did not sign.
+        Raises ``InternalError`` naming a file that cannot be read or parsed,
+        and what the constructor raises.
         """
         try:
-            roots = tuple(x509.load_pem_x509_certificates(root.read_bytes()))
-        except (OSError, ValueError) as exc:
-            raise InternalError(f"cannot load root certificate {root}: {exc}") from exc
-        loaded_crl = None
-        if crl is not None:
-            try:
-                loaded_crl = x509.load_pem_x509_crl(crl.read_bytes())
-            except (OSError, ValueError) as exc:
-                raise InternalError(f"cannot load CRL {crl}: {exc}") from exc
-        return cls(roots=roots, crl=loaded_crl)
+            root_pem = root.read_bytes()
+        except OSError as exc:
+            raise InternalError(f"cannot read root certificate {root}: {exc.strerror}") from exc
+        try:
+            crl_pem = None if crl is None else crl.read_bytes()
+        except OSError as exc:
+            raise InternalError(f"cannot read CRL {crl}: {exc.strerror}") from exc
+        return cls.from_pem(root_pem, crl_pem, source=f"{root}, {crl}")
+
+    @classmethod
+    def from_pem(
+        cls, root_pem: bytes, crl_pem: bytes | None = None, *, source: str = "PEM data"
+    ) -> TrustStore:
+        """Load PEM root certificate(s) and an optional PEM CRL from bytes.
+
+        Raises ``InternalError`` naming ``source`` when either does not parse,
+        and what the constructor raises.
+        """
+        try:
+            roots = x509.load_pem_x509_certificates(root_pem)
+            crl = None if crl_pem is None else x509.load_pem_x509_crl(crl_pem)
+        except ValueError as exc:
+            raise InternalError(f"cannot load trust material from {source}: {exc}") from exc
+        return cls(roots, crl)
+
+    @property
+    def roots(self) -> tuple[x509.Certificate, ...]:
+        """The pinned root certificates."""
+        return self._roots
+
+    @property
+    def crl(self) -> x509.CertificateRevocationList | None:
+        """The current CRL, or ``None`` when revocation is not checked."""
+        return self._crl
 
     def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
-        """A new store with the same roots and ``crl``."""
-        return TrustStore(roots=self.roots, crl=crl)
+        """A store with the same roots and cache, and ``crl``; this one is unchanged.
+
+        Raises ``UntrustedCertificate`` when ``crl`` is not signed by a pinned root.
+        """
+        store = object.__new__(TrustStore)
+        store._roots = self._roots
+        store._cache = self._cache
+        store._load_crl(crl)
+        return store
 
     def validate_chain(
         self,
@@ -123,117 +210,218 @@ class TrustStore:
         now: datetime,
         purpose: Purpose = "signing",
     ) -> ValidatedChain:
-        """Validate ``leaf`` for ``purpose`` at ``at`` and ``now``.
+        """Validate ``leaf`` (with ``intermediates``) for ``purpose`` at ``at`` and ``now``.
 
-        Raises ``UntrustedCertificate``, ``SenderMismatch``,
-        ``CertificateExpired`` or ``CertificateRevoked`` naming the certificate
-        and the rule it breaks.
+        Runs steps (1)–(7) of the module docstring. Raises
+        ``UntrustedCertificate``, ``SenderMismatch``, ``CertificateExpired``
+        or ``CertificateRevoked`` naming the certificate and the rule it
+        breaks; ``InternalError`` for naive datetimes.
         """
+        if at.tzinfo is None or now.tzinfo is None:
+            raise InternalError("validate_chain needs time-zone aware datetimes")
         # Certificates hash cheaply and compare by their full DER, so they key
-        # the cache themselves: a forged look-alike never hits a real entry.
+        # the cache themselves: a forged look-alike never hits a real entry,
+        # and no digest is computed per call.
         key = (purpose, leaf, *intermediates)
-        with self._lock:
-            validated = self._cache.get(key)
-        if validated is None:
-            validated = self._validate_static(leaf, intermediates, purpose)
-            with self._lock:
-                self._cache[key] = validated
-                while len(self._cache) > _CACHE_ENTRIES:
-                    self._cache.popitem(last=False)
-        # (5) valid at Created and now
-        for moment, what in ((now, "now"), (at, "at the message's Created time")):
-            if not validated.not_before <= moment <= validated.not_after:
-                culprit = _invalid_at(validated.chain, moment)
-                raise CertificateExpired(
-                    f"certificate {_describe(culprit)} is not valid {what} ({moment.isoformat()}): "
-                    f"valid from {culprit.not_valid_before_utc.isoformat()} "
-                    f"to {culprit.not_valid_after_utc.isoformat()}"
-                )
-        # (6) not revoked by the root
-        for cert in validated.chain[:-1]:
-            if cert.issuer == validated.chain[-1].subject and cert.serial_number in self._revoked:
-                raise CertificateRevoked(f"certificate {_describe(cert)} is revoked by the CRL")
-        return validated
+        entry = self._cache.get(key)
+        if entry is None:
+            entry = self._check_certificates(leaf, intermediates, purpose)
+            self._cache.put(key, entry)
+        if isinstance(entry, _Refusal):
+            raise entry.error(entry.reason)
+        # (3) valid now and at Created
+        for moment, when in ((now, "now"), (at, "at Created")):
+            if not entry.not_before <= moment <= entry.not_after:
+                _raise_not_valid(entry.chain, moment, when)
+        self._check_revocation(entry, now)  # (4)
+        return entry
 
-    def _validate_static(
+    def _check_certificates(
         self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate], purpose: Purpose
-    ) -> ValidatedChain:
-        chain = self._build_path(leaf, intermediates)  # (1)
-        _check_issuers(chain)  # (2)
-        if not has_purpose(leaf, purpose):  # (3)
-            what = "a message-signing" if purpose == "signing" else "a TLS"
-            raise UntrustedCertificate(f"certificate {_describe(leaf)} is not {what} certificate")
-        for cert in chain:
-            check_key(cert)
-        authority = authority_of(leaf)  # (4)
-        return ValidatedChain(
-            leaf=leaf,
-            chain=chain,
-            authority=authority,
-            fingerprint=leaf.fingerprint(hashes.SHA256()).hex(),
-            not_before=max(c.not_valid_before_utc for c in chain),
-            not_after=min(c.not_valid_after_utc for c in chain),
-        )
+    ) -> ValidatedChain | _Refusal:
+        """Steps (1), (2), (5), (6), (7): the outcome that depends only on certificates."""
+        try:
+            chain = self._build_path(leaf, intermediates)  # (1)
+            _check_issuers(chain)  # (2)
+            check_purpose(leaf, purpose)  # (5)
+            for cert in chain:  # (6)
+                check_key(cert)
+            authority = authority_of(leaf)  # (7)
+            return ValidatedChain(
+                leaf=leaf,
+                chain=chain,
+                authority=authority,
+                fingerprint=leaf.fingerprint(hashes.SHA256()).hex(),
+                not_before=max(c.not_valid_before_utc for c in chain),
+                not_after=min(c.not_valid_after_utc for c in chain),
+                purpose=purpose,
+            )
+        except TrustFailure as exc:
+            return _Refusal(type(exc), exc.reason)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            # cryptography parses names, extensions and keys lazily, so a
+            # corrupt certificate surfaces here, at whichever field is read first.
+            return _Refusal(
+                UntrustedCertificate,
+                f"certificate (serial {leaf.serial_number:x}) or its chain cannot be read: {exc}",
+            )
 
     def _build_path(
         self, leaf: x509.Certificate, intermediates: Sequence[x509.Certificate]
     ) -> tuple[x509.Certificate, ...]:
+        """Step (1): leaf first, pinned root last."""
+        if leaf in self._roots:
+            raise UntrustedCertificate(
+                f"certificate {describe(leaf)} is the root CA itself, not a party certificate"
+            )
         path = [leaf]
-        candidates = [*intermediates, *self.roots]
-        while len(path) <= MAX_CHAIN_LENGTH:
+        while len(path) < MAX_CHAIN_LENGTH:
             current = path[-1]
-            root = next((r for r in self.roots if _issued(current, r)), None)
+            root = next((r for r in self._roots if _issued_by(current, r)), None)
             if root is not None:
-                return (*path, root) if current is not root else tuple(path)
-            issuer = next((c for c in candidates if c not in path and _issued(current, c)), None)
+                return (*path, root)
+            issuer = None
+            for candidate in intermediates:
+                if candidate in path or candidate.subject != current.issuer:
+                    continue
+                check_key(candidate)  # (6) before an attacker's key is used at all
+                if _issued_by(current, candidate):
+                    issuer = candidate
+                    break
             if issuer is None:
                 raise UntrustedCertificate(
-                    f"certificate {_describe(leaf)} does not chain to the London root CA"
+                    f"certificate {describe(leaf)} does not chain to the London root CA: "
+                    f"no pinned root or supplied intermediate named "
+                    f"{current.issuer.rfc4514_string()!r} verifies its signature"
                 )
             path.append(issuer)
         raise UntrustedCertificate(
-            f"certificate {_describe(leaf)} needs a path longer than {MAX_CHAIN_LENGTH}"
+            f"certificate {describe(leaf)} does not chain to the London root CA within "
+            f"{MAX_CHAIN_LENGTH} certificates"
         )
 
+    def _check_revocation(self, chain: ValidatedChain, now: datetime) -> None:
+        """Step (4): a current CRL, from the right issuer, not listing the path."""
+        crl = self._crl
+        if crl is None:
+            return
+        next_update = crl.next_update_utc
+        if next_update is not None and next_update < now:
+            raise UntrustedCertificate(
+                f"revocation status unknown: the CRL's nextUpdate {next_update.isoformat()} has "
+                "passed; publish a fresh CRL (irthub pki crl) and reload it"
+            )
+        for cert in chain.chain[:-1]:
+            if cert.issuer.public_bytes() != self._crl_issuer:
+                raise UntrustedCertificate(
+                    f"revocation status of certificate {describe(cert)} is unknown: the CRL is "
+                    f"issued by {crl.issuer.rfc4514_string()!r}, not by its issuer"
+                )
+            entry = self._revoked.get(cert.serial_number)
+            if entry is not None:
+                raise CertificateRevoked(
+                    f"certificate {describe(cert)} is revoked by the CRL since "
+                    f"{entry.revocation_date_utc.isoformat()} ({_reason(entry)})"
+                )
 
-def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
+    def _load_crl(self, crl: x509.CertificateRevocationList | None) -> None:
+        self._crl = crl
+        self._crl_issuer = b""
+        self._revoked: Mapping[int, x509.RevokedCertificate] = {}
+        if crl is None:
+            return
+        issuer = next((r for r in self._roots if _signed_crl(crl, r)), None)
+        if issuer is None:
+            raise UntrustedCertificate(
+                f"the CRL is not signed by the London root CA (it names issuer "
+                f"{crl.issuer.rfc4514_string()!r})"
+            )
+        if crl.next_update_utc is None:
+            raise UntrustedCertificate("the CRL has no nextUpdate, so it can never be stale")
+        self._crl_issuer = crl.issuer.public_bytes()
+        self._revoked = {entry.serial_number: entry for entry in crl}
+
+
+def _pinned(roots: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+    if not roots:
+        raise InternalError("a trust store needs at least one root certificate")
+    for root in roots:
+        if not _is_ca(root) or not _may_sign_certificates(root):
+            raise InternalError(f"pinned root {describe(root)} is not a CA certificate")
+        try:
+            check_key(root)
+        except UntrustedCertificate as exc:
+            raise InternalError(f"pinned root: {exc.reason}") from exc
+    return tuple(roots)
+
+
+def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     if cert.issuer != issuer.subject:
         return False
     try:
         cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
+    except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         return False
     return True
 
 
+def _signed_crl(crl: x509.CertificateRevocationList, root: x509.Certificate) -> bool:
+    if crl.issuer != root.subject:
+        return False
+    try:
+        return crl.is_signature_valid(root.public_key())  # type: ignore[arg-type]
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
 def _check_issuers(chain: tuple[x509.Certificate, ...]) -> None:
+    """Step (2)."""
     if _is_ca(chain[0]):
-        raise UntrustedCertificate(f"certificate {_describe(chain[0])} is a CA, not a party")
+        raise UntrustedCertificate(f"certificate {describe(chain[0])} is a CA, not a party")
     for below, issuer in enumerate(chain[1:]):
+        # ``below`` counts the intermediates between the leaf and this issuer.
         if not _is_ca(issuer):
-            raise UntrustedCertificate(f"issuer {_describe(issuer)} is not a CA")
-        constraints = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value
-        intermediates_below = below  # certificates strictly between leaf and this issuer
-        if constraints.path_length is not None and intermediates_below > constraints.path_length:
-            raise UntrustedCertificate(f"issuer {_describe(issuer)} exceeds its path length")
-        try:
-            usage = issuer.extensions.get_extension_for_class(x509.KeyUsage).value
-        except x509.ExtensionNotFound:
-            usage = None
-        if usage is None or not usage.key_cert_sign:
-            raise UntrustedCertificate(f"issuer {_describe(issuer)} may not sign certificates")
+            raise UntrustedCertificate(f"issuer {describe(issuer)} is not a CA")
+        limit = issuer.extensions.get_extension_for_class(x509.BasicConstraints).value.path_length
+        if limit is not None and below > limit:
+            raise UntrustedCertificate(
+                f"issuer {describe(issuer)} allows {limit} intermediate(s) below it, "
+                f"the path has {below}"
+            )
+        if not _may_sign_certificates(issuer):
+            raise UntrustedCertificate(
+                f"issuer {describe(issuer)} lacks keyUsage keyCertSign; "
+                "it may not sign certificates"
+            )
 
 
 def _is_ca(cert: x509.Certificate) -> bool:
     try:
-        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
     except x509.ExtensionNotFound:
         return False
 
 
-def _invalid_at(chain: tuple[x509.Certificate, ...], moment: datetime) -> x509.Certificate:
-    return next(c for c in chain if not c.not_valid_before_utc <= moment <= c.not_valid_after_utc)
+def _may_sign_certificates(cert: x509.Certificate) -> bool:
+    try:
+        return cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+    except x509.ExtensionNotFound:
+        return False
 
 
-def _describe(cert: x509.Certificate) -> str:
-    return f"{cert.subject.rfc4514_string()} (serial {cert.serial_number:x})"
+def _raise_not_valid(chain: tuple[x509.Certificate, ...], moment: datetime, when: str) -> None:
+    for cert in chain:
+        start, end = cert.not_valid_before_utc, cert.not_valid_after_utc
+        if not start <= moment <= end:
+            state = f"it expired at {end.isoformat()}" if moment > end else "it is not yet valid"
+            raise CertificateExpired(
+                f"certificate {describe(cert)} is not valid {when} ({moment.isoformat()}): "
+                f"{state}; valid from {start.isoformat()} to {end.isoformat()}"
+            )
+
+
+def _reason(entry: x509.RevokedCertificate) -> str:
+    try:
+        return str(entry.extensions.get_extension_for_class(x509.CRLReason).value.reason.value)
+    except x509.ExtensionNotFound:
+        return "unspecified"

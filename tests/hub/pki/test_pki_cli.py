@@ -1,0 +1,189 @@
+"""``irthub pki`` through click's runner: exit codes, messages, and the files it leaves."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from cryptography import x509
+from pki_builders import LAMBETH, now
+
+from hub.cli import main
+from hub.errors import CertificateExpired, CertificateRevoked
+from hub.pki.issuing import load_registry
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+
+
+def _run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["pki", *args])
+
+
+def _ok(*args: str) -> str:
+    result = _run(*args)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def _refused(*args: str, code: int = 1) -> str:
+    result = _run(*args)
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    assert isinstance(result.exception, SystemExit)
+    return result.output
+
+
+def _cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+@pytest.fixture(scope="module")
+def cli_pki(tmp_path_factory: pytest.TempPathFactory) -> PkiLayout:
+    """One PKI made by ``irthub pki init`` for the tests that only read it."""
+    directory = tmp_path_factory.mktemp("cli") / "pki"
+    output = _ok("init", "--dir", str(directory))
+    assert "[ 2/68] E09000001 City of London" in output
+    assert "[68/68] HUB       London IRT Hub" in output
+    return PkiLayout(directory)
+
+
+def test_init_summary_names_what_it_wrote(cli_pki: PkiLayout) -> None:
+    output = _ok("init", "--dir", str(cli_pki.root / "second"))
+    assert "root CA" in output
+    assert "ECDSA P-256" in output
+    assert "CRL       " in output
+    assert "number 1, no revocations" in output
+    assert "(69 certificates)" in output
+    assert "never commit them" in output
+
+
+def test_init_refuses_an_existing_ca_without_force(cli_pki: PkiLayout) -> None:
+    output = _refused("init", "--dir", str(cli_pki.root))
+    assert "Error: " in output
+    assert "already holds a CA" in output
+    assert "pass --force" in output
+
+
+def test_init_rsa_below_2048_is_refused_before_writing(tmp_path: Path) -> None:
+    output = _refused("init", "--dir", str(tmp_path), "--key-type", "rsa", "--rsa-bits", "1024")
+    assert "RSA keys of 1024 bits are refused" in output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_force_replaces_the_ca(tmp_path: Path) -> None:
+    _ok("init", "--dir", str(tmp_path))
+    old = _cert(PkiLayout(tmp_path).root_cert)
+    _ok("init", "--dir", str(tmp_path), "--force")
+    assert _cert(PkiLayout(tmp_path).root_cert) != old
+
+
+def test_show_lists_every_certificate(cli_pki: PkiLayout) -> None:
+    output = _ok("show", "--dir", str(cli_pki.root))
+    lines = output.splitlines()
+    assert lines[0].split() == ["SERIAL", "KIND", "PARTY", "NOT", "AFTER", "REVOKED"]
+    lambeth = f"{_cert(cli_pki.signing_cert(LAMBETH)).serial_number:x}"
+    row = next(line for line in lines if line.startswith(lambeth))
+    assert row.split()[1:3] == ["signing", LAMBETH]
+    assert row.endswith("  -")
+    assert lines[-1] == "69 certificates, 0 revoked, last CRL number 1"
+
+
+def test_rotation_then_revocation(tmp_path: Path) -> None:
+    layout = PkiLayout(tmp_path)
+    _ok("init", "--dir", str(tmp_path))
+    old = _cert(layout.signing_cert(LAMBETH))
+    output = _ok("issue", "--dir", str(tmp_path), "--authority", LAMBETH, "--kind", "signing")
+    new = _cert(layout.signing_cert(LAMBETH))
+    assert f"Issued signing certificate {new.serial_number:x} for E09000022 (Lambeth)" in output
+    assert f"previous certificate {old.serial_number:x} stays valid until revoked" in output
+
+    output = _ok(
+        "revoke", "--dir", str(tmp_path), f"{old.serial_number:x}", "--reason", "superseded"
+    )
+    assert f"Revoked {old.serial_number:x} (signing certificate of E09000022, superseded)" in output
+    assert "Wrote CRL number 2" in output
+    store = TrustStore.from_files(layout.root_cert, layout.crl)
+    with pytest.raises(CertificateRevoked, match=r"is revoked by the CRL .*superseded"):
+        store.validate_chain(old, at=now(), now=now())
+    assert store.validate_chain(new, at=now(), now=now()).authority == LAMBETH
+    shown = _ok("show", "--dir", str(tmp_path))
+    assert re.search(rf"^{old.serial_number:x} .* superseded$", shown, re.M)
+
+    output = _ok("crl", "--dir", str(tmp_path), "--next-update-days", "2")
+    assert "Wrote CRL number 3" in output
+    assert f"revoked      {old.serial_number:x}" in output
+    crl = x509.load_pem_x509_crl(layout.crl.read_bytes())
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(days=2)  # type: ignore[operator]
+
+
+def test_issue_an_expired_test_certificate(cli_pki: PkiLayout, tmp_path: Path) -> None:
+    before = cli_pki.signing_cert(LAMBETH).read_bytes()
+    output = _ok(
+        "issue", "--dir", str(cli_pki.root), "--authority", LAMBETH, "--kind", "signing",
+        "--not-before", "2020-01-01T00:00:00Z", "--not-after", "2021-01-01",
+        "--out", str(tmp_path),
+    )  # fmt: skip
+    assert "valid     2020-01-01T00:00:00+00:00 to 2021-01-01T00:00:00+00:00" in output
+    assert cli_pki.signing_cert(LAMBETH).read_bytes() == before
+    store = TrustStore.from_files(cli_pki.root_cert, cli_pki.crl)
+    with pytest.raises(CertificateExpired, match=r"is not valid now .*it expired at 2021-01-01"):
+        store.validate_chain(_cert(tmp_path / "signing.pem"), at=now(), now=now())
+
+
+def test_issue_a_tls_certificate_with_names_and_rsa(cli_pki: PkiLayout, tmp_path: Path) -> None:
+    _ok(
+        "issue", "--dir", str(cli_pki.root), "--authority", "HUB", "--kind", "tls",
+        "--host", "hub.irt.example", "--dns", "irt.london.example", "--days", "10",
+        "--key-type", "rsa", "--rsa-bits", "2048", "--out", str(tmp_path),
+    )  # fmt: skip
+    cert = _cert(tmp_path / "tls.pem")
+    san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert san.get_values_for_type(x509.DNSName) == [
+        "localhost", "hub.irt.example", "irt.london.example",
+    ]  # fmt: skip
+    assert cert.public_key().key_size == 2048  # type: ignore[union-attr]
+    assert load_registry(cli_pki).issued[-1].serial == cert.serial_number
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["issue", "--authority", "E09000034", "--kind", "tls"], 1,
+         "'E09000034' is not a London authority code"),
+        (["issue", "--authority", LAMBETH, "--kind", "tls", "--not-before", "soon"], 2,
+         "'soon' is not an ISO 8601 time"),
+        (["issue", "--authority", LAMBETH, "--kind", "tls", "--days", "5",
+          "--not-after", "2030-01-01"], 1, "either a validity in days or an explicit notAfter"),
+        (["issue", "--authority", LAMBETH, "--kind", "root"], 2, "'root' is not one of"),
+        (["revoke", "abc123"], 1, "no certificate with serial abc123 was issued"),
+        (["revoke", "not-hex"], 1, "'not-hex' is not a hexadecimal serial number"),
+        (["revoke", "abc123", "--reason", "lost"], 2, "'lost' is not one of"),
+        (["crl", "--next-update-days", "0"], 2, "0 is not in the range x>=1"),
+    ],
+    ids=["unknown-party", "bad-time", "days-and-not-after", "bad-kind", "unknown-serial",
+         "bad-serial", "bad-reason", "zero-days"],
+)  # fmt: skip
+def test_refusals(cli_pki: PkiLayout, args: list[str], code: int, message: str) -> None:
+    command, *rest = args
+    assert message in _refused(command, "--dir", str(cli_pki.root), *rest, code=code)
+
+
+def test_a_directory_without_a_ca(tmp_path: Path) -> None:
+    assert "run init first" in _refused("show", "--dir", str(tmp_path))
+    assert "run init first" in _refused("crl", "--dir", str(tmp_path))
+
+
+@pytest.mark.parametrize("command", ["init", "issue", "revoke", "crl", "show"])
+def test_every_command_has_help(command: str) -> None:
+    output = _ok(command, "--help")
+    assert "--dir" in output
+    assert len(output.splitlines()) > 5
+
+
+def test_the_group_help_lists_the_commands() -> None:
+    output = _ok("--help")
+    for command in ("init", "issue", "revoke", "crl", "show"):
+        assert re.search(rf"^  {command} ", output, re.M), command
