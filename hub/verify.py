@@ -37,6 +37,7 @@ from typing import Final
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature as CryptoInvalidSignature
+from cryptography.exceptions import UnsupportedAlgorithm
 from lxml import etree
 from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, SignatureMethod
 from signxml.exceptions import SignXMLException
@@ -291,7 +292,7 @@ def _certificate(base64_der: str) -> x509.Certificate:
         # a corrupt certificate is refused here, not deep inside a later step.
         _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
         _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number)
-    except ValueError as exc:
+    except (ValueError, UnsupportedAlgorithm) as exc:
         raise SignatureInvalid(f"ds:X509Certificate is not a valid certificate: {exc}") from exc
     return cert
 
