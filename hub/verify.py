@@ -307,6 +307,7 @@ def _b64decode(text: str) -> bytes:
 _VERIFIER_ERRORS: Final[tuple[type[BaseException], ...]] = (
     SignXMLException,
     CryptoInvalidSignature,
+    UnsupportedAlgorithm,
     ValueError,
     TypeError,
     KeyError,
