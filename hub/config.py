@@ -90,7 +90,13 @@ class HubConfig:
     directory_file: Path | None = None
     """``[hub] directory``: the directory TOML; default the built-in London one."""
     protocols_dir: Path | None = None
-    """``[hub] protocols``: folder of ISP documents; default the built-in ones."""
+    """``[hub] protocols``: folder of signed ISP documents (``E090000NN.xml``), each
+    signed by its own authority (``irthub policy sign``). Required by the hub:
+    the shipped ``protocols/`` are unsigned texts and are never enforced."""
+    shadow_protocols_dir: Path | None = None
+    """``[hub] shadow_protocols``: folder of signed candidate ISPs evaluated
+    beside the ones in force at every decision; differences are counted and
+    logged, never enforced. Default none (no shadow evaluation)."""
     maintenance: bool = False
     """``[hub] maintenance``: answer ``/healthz`` with 503 and refuse new work."""
 
@@ -135,6 +141,7 @@ def load_hub_config(path: Path) -> HubConfig:
         },
         directory_file=_optional_path(hub, "directory", base, path),
         protocols_dir=_optional_path(hub, "protocols", base, path),
+        shadow_protocols_dir=_optional_path(hub, "shadow_protocols", base, path),
         maintenance=_get(hub, "maintenance", bool, path, False),
     )
 

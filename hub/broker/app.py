@@ -10,17 +10,16 @@ Routes (SPEC §4): ``POST /v1/messages``, ``GET /healthz``, ``GET /metrics``,
 
 from __future__ import annotations
 
-import importlib.resources
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Final
 
 from aiohttp import web
 
 from hub.broker.knownto import KnownToBroker
+from hub.broker.policy_loading import load_signed_policy
 from hub.broker.published_directory import directory_body
 from hub.clock import Clock, SystemClock
 from hub.config import MAX_QUERY_DEADLINE_SECONDS, HubConfig
@@ -30,7 +29,6 @@ from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
-from hub.policy.engine import PolicyEngine
 from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
 from hub.schemas import default_registry
 from hub.signing import Signer
@@ -88,10 +86,7 @@ def build_hub_app(
     directory = (
         load_directory(config.directory_file) if config.directory_file else default_directory()
     )
-    policy = PolicyEngine(directory=directory, clock=clock)
-    report = policy.load_folder(config.protocols_dir or _builtin_protocols())
-    if not policy.documents:
-        raise IrtError(f"no information sharing protocol could be loaded:\n{report.text()}")
+    policy = load_signed_policy(config, directory=directory, verifier=verifier, clock=clock)
     metrics = Metrics()
     executor = ThreadPoolExecutor(
         max_workers=limits.verify_threads, thread_name_prefix="irt-crypto"
@@ -154,10 +149,6 @@ def build_hub_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/v1/directory", _directory)
     return app
-
-
-def _builtin_protocols() -> Path:
-    return Path(str(importlib.resources.files("protocols")))
 
 
 def _node_urls(directory: Directory, config: HubConfig) -> dict[AuthorityCode, str]:

@@ -36,6 +36,7 @@ from hub.policy.explain import explain
 from hub.policy.fixtures import load_fixtures, run_fixtures
 from hub.policy.model import IspDocument, load_isp
 from hub.policy.request import MESSAGE_CLASSES, REQUESTABLE_LEVELS, PolicyRequest
+from hub.policy.signed import UnsafeUnsignedIspReader
 
 __all__ = ["group"]
 
@@ -100,7 +101,10 @@ def _engine(folder: Path, directory_file: Path, day: datetime | None) -> PolicyE
     """An engine holding ``folder``'s documents; refused files are reported on stderr."""
     directory = load_directory(directory_file)
     when = day.replace(tzinfo=UTC) if day is not None else datetime.now(UTC)
-    engine = PolicyEngine(directory=directory, clock=FixedClock(when))
+    # These tools work on the texts, signed or not; the hub reads only signed ones.
+    engine = PolicyEngine(
+        directory=directory, reader=UnsafeUnsignedIspReader(), clock=FixedClock(when)
+    )
     report = engine.load_folder(folder)
     for outcome in report.refused():
         click.echo(f"warning: refused {outcome.source}: {outcome.reason}", err=True)

@@ -2,9 +2,10 @@
 
 ``prepare`` makes what is missing in the working directory (idempotent, so a
 second run starts at once): a development PKI, a synthetic children's index
-per authority with the scenario's children planted, and one TOML file per
-node. ``DemoWorld`` then starts the 33 nodes and the hub on loopback over
-mutual TLS, all in this process, and stops them cleanly.
+per authority with the scenario's children planted, the 33 ISPs each signed
+with its authority's key into ``protocols/``, and one TOML file per node.
+``DemoWorld`` then starts the 33 nodes and the hub on loopback over mutual
+TLS, all in this process, and stops them cleanly.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ from hub.client import KnownToClient
 from hub.clock import SystemClock
 from hub.config import load_hub_config, load_node_config
 from hub.demo.scenario import PLANTED
+from hub.directory import default_directory
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
+from hub.policy.engine import protocol_files
+from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.transport.tls import TlsFiles, server_context
 
 __all__ = ["DemoOptions", "DemoWorld", "prepare"]
@@ -87,6 +91,18 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
         with SqliteChildIndex(partial) as fresh:
             fresh.import_csv(*paths)
         partial.rename(index)
+    signed = options.workdir / "protocols"
+    if not _protocols_signed(signed, layout):
+        progress("signing the 33 information sharing protocols, each with its authority's key")
+        list(sign_folder(SHIPPED_PROTOCOLS, signed, pki=layout, directory=default_directory()))
+
+
+def _protocols_signed(folder: Path, layout: PkiLayout) -> bool:
+    """True when ``folder`` holds every shipped ISP, signed since the PKI was made."""
+    expected = protocol_files(SHIPPED_PROTOCOLS)
+    found = [folder / path.name for path in expected]
+    made = layout.root_cert.stat().st_mtime
+    return all(path.exists() and path.stat().st_mtime >= made for path in found)
 
 
 @dataclass
@@ -201,6 +217,7 @@ answer_delay_seconds = {delay}
 listen_host = "{_HOST}"
 listen_port = {self._hub_port}
 data_dir = "state"
+protocols = "../protocols"
 
 {_key_tables(self.options.pki, HUB, folder)}
 

@@ -1,19 +1,28 @@
 """The policy engine: the ISPs in force, one per authority, and shadow candidates.
 
+Every document is read through the engine's ``IspReader``
+(``hub.policy.signed``): the hub's engine reads with ``SignedIspReader`` and
+so accepts only documents signed by their own authority; the ``irthub
+policy`` tools read the agreed texts with ``UnsafeUnsignedIspReader``.
+
 Installing a document is all or nothing. A new version replaces the one in
-force only if it parses, validates, passes the model checks, belongs to the
-authority its file is named after, and carries a greater version number; on
-any failure the version in force stays and the caller gets a
-``SchemaInvalid`` (or a ``LoadReport`` line) naming the file, line and rule.
+force only if the reader accepts it (signature and signer, schema, model
+checks), it belongs to the authority its file is named after, and it carries
+a greater version number; on any failure the version in force stays and the
+caller gets the ``IrtError`` (or a ``LoadReport`` line) naming the file, line
+and rule. An unsigned, wrongly signed or malformed document therefore never
+weakens what is in force; one that was never in force leaves its authority
+with nothing, which denies.
 
 The documents in force are an immutable snapshot replaced in one assignment,
 so a ``decide`` running beside an install sees either the old or the new set,
 never a mixture. Decisions use the compiled tables of ``hub.policy.compiled``.
 
-Shadow mode: a candidate document can be staged for an authority without
-being enforced. ``evaluate_with_shadow`` decides a request both ways and says
-whether the effect (outcome, level, categories, obligations) differs; the
-basis always differs when a staged document takes part, so it is not compared.
+Shadow mode: a candidate document, read by the same reader, can be staged
+for an authority without being enforced. ``evaluate_with_shadow`` decides a
+request both ways and says whether the effect (outcome, level, categories,
+obligations) differs; the basis always differs when a staged document takes
+part, so it is not compared.
 
 Effective dates are compared with the UTC calendar day of the engine's clock;
 a document not yet (or no longer) in force counts as absent, which denies.
@@ -21,7 +30,7 @@ a document not yet (or no longer) in force counts as absent, which denies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -32,8 +41,9 @@ from hub.errors import IrtError, SchemaInvalid
 from hub.identifiers import ALL_AUTHORITIES, AuthorityCode
 from hub.policy.compiled import CompiledIsp, CompiledPolicy, compile_isp
 from hub.policy.decision import Decision
-from hub.policy.model import IspDocument, parse_isp
+from hub.policy.model import IspDocument
 from hub.policy.request import PolicyRequest
+from hub.policy.signed import IspReader
 
 __all__ = [
     "MAX_PROTOCOL_FILES",
@@ -52,7 +62,7 @@ class LoadOutcome:
     """What happened to one file when a folder was loaded."""
 
     source: str
-    status: Literal["installed", "unchanged", "refused"]
+    status: Literal["installed", "unchanged", "staged", "refused"]
     reason: str
 
 
@@ -93,8 +103,15 @@ def protocol_files(folder: Path) -> list[Path]:
 class PolicyEngine:
     """Holds the ISPs in force and decides requests against them."""
 
-    def __init__(self, *, directory: Directory, clock: Clock | None = None) -> None:
+    def __init__(
+        self, *, directory: Directory, reader: IspReader, clock: Clock | None = None
+    ) -> None:
+        """An engine with nothing in force, reading documents with ``reader``.
+
+        The hub passes a ``SignedIspReader``; there is deliberately no default.
+        """
         self._directory = directory
+        self._reader = reader
         self._clock: Clock = clock if clock is not None else SystemClock()
         self._cache: dict[str, CompiledIsp] = {}
         self._enforced: Mapping[AuthorityCode, IspDocument] = {}
@@ -133,17 +150,14 @@ class PolicyEngine:
         return enforced, shadow, _effect(enforced) != _effect(shadow)
 
     def check(self, data: bytes, *, source: str) -> IspDocument:
-        """Parse ``data`` and check it could replace the document in force.
+        """Read ``data`` and check it could replace the document in force.
 
-        Raises ``SchemaInvalid`` (or a parser error) naming ``source``, the
-        line and the rule; never changes what is in force.
+        Raises the reader's ``IrtError`` (``SchemaInvalid``, a parser error,
+        a ``TrustFailure`` for a signed reader) or ``SchemaInvalid`` for a
+        misnamed file or a version not greater than the one in force, naming
+        ``source``, the line and the rule; never changes what is in force.
         """
-        doc = parse_isp(data, source=source, directory=self._directory)
-        stem = Path(source).stem
-        if stem.startswith("E09") and stem != doc.authority:
-            raise SchemaInvalid(
-                f"{source}: file is named for {stem} but the ISP is {doc.authority}"
-            )
+        doc = self._read(data, source=source)
         current = self._enforced.get(doc.authority)
         if current is not None and current.digest != doc.digest and doc.version <= current.version:
             raise SchemaInvalid(
@@ -159,14 +173,12 @@ class PolicyEngine:
         return doc
 
     def load_folder(self, folder: Path) -> LoadReport:
-        """Install every ``E09*.xml`` of ``folder``; refused files keep their old versions."""
-        outcomes = []
-        for path in protocol_files(folder):
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                outcomes.append(LoadOutcome(str(path), "refused", f"cannot read: {exc.strerror}"))
-                continue
+        """Install every ``E09*.xml`` of ``folder``; refused files keep their old versions.
+
+        Raises ``SchemaInvalid`` only when ``folder`` is not a folder of ISPs.
+        """
+        outcomes: list[LoadOutcome] = []
+        for path, data in _read_files(folder, outcomes):
             try:
                 doc = self.check(data, source=str(path))
             except IrtError as exc:
@@ -183,17 +195,46 @@ class PolicyEngine:
         return LoadReport(tuple(outcomes))
 
     def stage_shadow(self, data: bytes, *, source: str) -> IspDocument:
-        """Stage a candidate for its authority beside the version in force."""
-        doc = parse_isp(data, source=source, directory=self._directory)
+        """Stage a candidate for its authority beside the version in force.
+
+        Raises the reader's ``IrtError``, or ``SchemaInvalid`` for a misnamed
+        file; what is staged and in force is then unchanged. The version is
+        not compared: a candidate may also be an older text under review.
+        """
+        doc = self._read(data, source=source)
         self._shadow_docs = {**self._shadow_docs, doc.authority: doc}
         self._shadow_policy = self._compile({**self._enforced, **self._shadow_docs})
         return doc
+
+    def load_shadow_folder(self, folder: Path) -> LoadReport:
+        """Stage every ``E09*.xml`` of ``folder`` as a shadow candidate.
+
+        Raises ``SchemaInvalid`` only when ``folder`` is not a folder of ISPs.
+        """
+        outcomes: list[LoadOutcome] = []
+        for path, data in _read_files(folder, outcomes):
+            try:
+                doc = self.stage_shadow(data, source=str(path))
+            except IrtError as exc:
+                outcomes.append(LoadOutcome(str(path), "refused", exc.reason))
+                continue
+            outcomes.append(LoadOutcome(str(path), "staged", f"version {doc.version}"))
+        return LoadReport(tuple(outcomes))
 
     def clear_shadow(self) -> None:
         """Drop every staged candidate; shadow decisions equal enforced ones again."""
         self._shadow_docs = {}
         self._shadow_policy = self._policy
         self._prune()
+
+    def _read(self, data: bytes, *, source: str) -> IspDocument:
+        doc = self._reader.read(data, source=source, directory=self._directory)
+        stem = Path(source).stem
+        if stem.startswith("E09") and stem != doc.authority:
+            raise SchemaInvalid(
+                f"{source}: file is named for {stem} but the ISP is {doc.authority}"
+            )
+        return doc
 
     def _put(self, doc: IspDocument) -> None:
         enforced = {**self._enforced, doc.authority: doc}
@@ -216,6 +257,17 @@ class PolicyEngine:
                 self._cache[doc.digest] = entry
             compiled[authority] = entry
         return CompiledPolicy(compiled)
+
+
+def _read_files(folder: Path, outcomes: list[LoadOutcome]) -> Iterator[tuple[Path, bytes]]:
+    """The bytes of each document of ``folder``; an unreadable one is reported as refused."""
+    for path in protocol_files(folder):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            outcomes.append(LoadOutcome(str(path), "refused", f"cannot read: {exc.strerror}"))
+            continue
+        yield path, data
 
 
 def _effect(decision: Decision) -> tuple[object, ...]:

@@ -1,6 +1,7 @@
 """Typed information sharing protocols (SPEC §7), built only from checked bytes.
 
-``parse_isp`` is the one way to make an ``IspDocument`` from outside bytes:
+``parse_isp`` makes an ``IspDocument`` from outside bytes (the hub itself
+reads only signed ones, through ``hub.policy.signed``):
 
 (1) parse with ``hub.xmlparse.parse_untrusted`` (size, DTD, PI and depth
     limits);
@@ -10,7 +11,11 @@
     values and a ``MaxLevel`` above ``none``; forbid rules grant nothing;
     groups exist in the directory; a document never lists its own authority
     as a partner; ``EffectiveTo`` is not before ``EffectiveFrom``;
-(4) record the SHA-256 digest of the exact bytes as the version identity.
+(4) record the SHA-256 digest of the exact bytes as the version identity
+    (for a signed document, the exact signed bytes: see ``hub.policy.signed``).
+
+``build_isp`` runs steps (2)-(4) on a tree already parsed, such as the
+signed tree a ``DocumentVerifier`` returns.
 
 Every failure raises ``SchemaInvalid`` whose reason names the source, the
 line and, inside ``Rules``, the rule id.
@@ -52,6 +57,7 @@ __all__ = [
     "Rule",
     "Side",
     "Signatory",
+    "build_isp",
     "load_isp",
     "parse_isp",
 ]
@@ -203,10 +209,26 @@ def parse_isp(data: bytes, *, source: str, directory: Directory) -> IspDocument:
         root = parse_untrusted(data, limits=XmlLimits(max_bytes=MAX_ISP_BYTES))
     except IrtError as exc:
         raise type(exc)(f"{source}: {exc.reason}") from exc
+    return build_isp(root, source=source, directory=directory, digest=_digest(data))
+
+
+def build_isp(
+    root: etree._Element, *, source: str, directory: Directory, digest: str
+) -> IspDocument:
+    """Run steps (2) and (3) on a tree the hardened parser (or a verifier) made.
+
+    ``digest`` is step (4): the SHA-256 (lowercase hex) of the bytes ``root``
+    was parsed from. ``hub.policy.signed`` passes the verifier's signed tree
+    here. Raises ``SchemaInvalid`` naming ``source``, the line and the rule.
+    """
     # (2) the schema
     _validate(root, source)
     # (3) what the schema cannot say, and (4) the identity of this version
-    return _build(root, source, directory, digest=hashlib.sha256(data).hexdigest())
+    return _build(root, source, directory, digest=digest)
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 def _validate(root: etree._Element, source: str) -> None:

@@ -8,6 +8,7 @@ from isp_builders import PROTOCOLS, TODAY, IspXml, RuleXml, build_isp, build_rul
 from hub.clock import FixedClock
 from hub.directory import Directory, default_directory
 from hub.policy.engine import PolicyEngine
+from hub.policy.signed import UnsafeUnsignedIspReader
 
 
 @pytest.fixture(scope="session")
@@ -27,12 +28,17 @@ def isp_xml() -> IspXml:
 
 @pytest.fixture
 def engine(directory: Directory) -> PolicyEngine:
-    return PolicyEngine(directory=directory, clock=FixedClock(TODAY))
+    # The semantics tests work on unsigned texts; test_signed_loading covers signatures.
+    return PolicyEngine(
+        directory=directory, reader=UnsafeUnsignedIspReader(), clock=FixedClock(TODAY)
+    )
 
 
 @pytest.fixture(scope="module")
 def shipped_engine(directory: Directory) -> PolicyEngine:
-    engine = PolicyEngine(directory=directory, clock=FixedClock(TODAY))
+    engine = PolicyEngine(
+        directory=directory, reader=UnsafeUnsignedIspReader(), clock=FixedClock(TODAY)
+    )
     report = engine.load_folder(PROTOCOLS)
     assert report.ok, report.text()
     return engine
