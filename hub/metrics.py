@@ -44,6 +44,12 @@ class Metrics:
             ["authority"],
             registry=self.registry,
         )
+        self.policy_shadow_differences = Counter(
+            "irt_policy_shadow_differences_total",
+            "Decisions a staged shadow ISP would change, by requester, responder and change.",
+            ["requester", "responder", "change"],
+            registry=self.registry,
+        )
         self.alarms = Counter(
             "irt_alarms_total",
             "Security alarms raised, by kind (e.g. inconsistent checkpoint).",

@@ -25,12 +25,13 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Final
 
 from lxml import etree
 
+from hub.broker.shadow import decide_with_shadow
 from hub.clock import Clock
 from hub.directory.model import Directory
 from hub.disclosure import KNOWNTO_NS, Grant, decision_element, overdisclosure
@@ -59,6 +60,8 @@ class TargetOutcome:
     reason: str | None = None
     rules: tuple[str, ...] = ()
     signed_response: bytes | None = None
+    decision_digest: str | None = None
+    """``Decision.digest()`` of the policy decision for this target (for the message log)."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +94,13 @@ class KnownToBroker:
         for task in pending:
             task.cancel()
         outcomes = [
-            task.result()
-            if task in done
-            else TargetOutcome(target, "timeout", "no answer before the overall deadline")
-            for task, target in zip(tasks, targets, strict=True)
+            replace(
+                task.result()
+                if task in done
+                else TargetOutcome(target, "timeout", "no answer before the overall deadline"),
+                decision_digest=decision.digest(),
+            )
+            for task, target, decision in zip(tasks, targets, decisions, strict=True)
         ]
         for outcome in outcomes:
             self.metrics.target_outcomes.labels(outcome.authority, outcome.status).inc()
@@ -149,7 +155,8 @@ class KnownToBroker:
         # Header guarantees OnBehalfOf, Purpose and Consent on a KnownToQuery;
         # PolicyRequest refuses the empty values should that ever change.
         agency = header.on_behalf_of.agency if header.on_behalf_of else ""
-        return self.policy.decide(
+        return decide_with_shadow(
+            self.policy,
             PolicyRequest(
                 requester=header.sender.authority,
                 responder=target,
@@ -158,7 +165,8 @@ class KnownToBroker:
                 agency=agency,
                 level=query.body.findtext(_K + "RequestedLevel") or "existence",
                 message_class="known-to",
-            )
+            ),
+            metrics=self.metrics,
         )
 
     async def _forward_envelope(
