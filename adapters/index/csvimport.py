@@ -156,7 +156,7 @@ class _CsvFile:
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Yield (line, fields) for each non-blank row whose field count is right."""
-        line = 1
+        end = 0  # the last physical line of the last record read
         try:
             with self._path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.reader(handle, strict=True)
@@ -178,12 +178,13 @@ class _CsvFile:
                         self._add(line, f"expected {len(self._columns)} fields, found {len(row)}")
                         continue
                     yield line, dict(zip(self._columns, row, strict=True))
+        # A failure while reading is reported at the first line of the record being read.
         except OSError as exc:
-            self._stop(line, f"cannot read the file: {exc.strerror or exc}")
+            self._stop(end + 1, f"cannot read the file: {exc.strerror or exc}")
         except UnicodeDecodeError:
-            self._stop(line, "reading stopped: the file is not UTF-8 text")
+            self._stop(end + 1, "reading stopped: the file is not UTF-8 text")
         except csv.Error as exc:
-            self._stop(line, f"reading stopped: broken CSV: {exc}")
+            self._stop(end + 1, f"reading stopped: broken CSV: {exc}")
 
     def _add(self, line: int, reason: str) -> None:
         self._bad.append(BadRow(str(self._path), line, reason))

@@ -5,9 +5,9 @@ more often than two called Chiamaka Oyelaran. Following Fellegi and Sunter,
 agreement on a value is worth ``log2(m / u)`` bits, where ``m`` is the chance
 that the same child's two records agree (about ``NAME_RELIABILITY``) and
 ``u`` the chance that two different children do, which is the value's share
-among the index's children. An index that cannot count its names returns
-``NameFrequencies.unknown()``, and every name is then weighted as typical
-(``TYPICAL_SHARE``).
+among the index's children, smoothed towards ``TYPICAL_SHARE`` for small
+indexes. An index that cannot count its names returns
+``NameFrequencies.unknown()``, and every name is then weighted as typical.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from adapters.matching.normalise import name_parts
 
 __all__ = [
     "NAME_RELIABILITY",
+    "PRIOR_CHILDREN",
     "RAREST_SHARE",
     "TYPICAL_SHARE",
     "NameFrequencies",
@@ -35,7 +36,11 @@ NAME_RELIABILITY: Final = 0.9
 TYPICAL_SHARE: Final = 1 / 1000
 """``u`` for a name an index cannot count: a middling name in a London borough."""
 RAREST_SHARE: Final = 1 / 20000
-"""The smallest ``u`` believed: a name seen once in a small index is rare, not unique."""
+"""The smallest ``u`` believed: a name seen once is rare, not unique."""
+PRIOR_CHILDREN: Final = 10_000
+"""Pseudo-children with typical names blended into every count, so that a
+small index's counts do not swing the weights: a name held by one child in
+three is a small sample, not a common name."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +65,9 @@ class NameFrequencies:
         return math.prod(self._share(self.family, part) for part in parts)
 
     def _share(self, counts: Mapping[str, int], part: str) -> float:
-        if self.children == 0:
-            return TYPICAL_SHARE
-        return max(counts.get(part, 0) / self.children, RAREST_SHARE)
+        expected = PRIOR_CHILDREN * TYPICAL_SHARE
+        share = (counts.get(part, 0) + expected) / (self.children + PRIOR_CHILDREN)
+        return max(share, RAREST_SHARE)
 
 
 def agreement_bits(share: float) -> float:

@@ -65,7 +65,10 @@ POINTS_PER_BIT: Final = 0.5
 for ages 0-17) is worth 6 points."""
 _MAX_NAME_POINTS: Final = 7.0
 """Agreement on the rarest names is capped: a unique spelling may be a typo."""
-_GIVEN_DISAGREE: Final = -5.0
+_GIVEN_DISAGREE: Final = -8.0
+"""Stronger than independence would give (about -3): a twin shares family name,
+birth date, sex and address, and a query about a twin who is not in the index
+must never be answered with the other twin's record."""
 _FAMILY_DISAGREE: Final = -4.0
 """A surname disagreement is less damning than a forename one: children
 change surname on adoption, marriage of a parent, or choice."""
