@@ -11,6 +11,16 @@ Modules, one concept each:
 - ``witness``: the checks a borough node makes before cosigning;
 - ``errors``: the ``LogError`` branch of the ``hub.errors`` tree.
 
+The hub's message log on top of that core, imported from its own module:
+
+- ``entry``: ``LogEntry``, the leaf (metadata and digests, no personal data);
+- ``storage``: the storage Protocols and records; ``sqlite_log`` on SQLite;
+- ``store``: ``MessageLog``, group-committed appends, proofs, pruning;
+- ``checkpointer``: signing checkpoints on a schedule; ``keyfiles``: key files;
+- ``routes``: the ``/v1/log/*`` HTTP endpoints;
+- ``witness_client``: a borough node witnessing the hub's log;
+- ``evidence``, ``audit``, ``bundle``, ``access``: the offline auditor.
+
 The names below are the package's public surface.
 """
 
@@ -21,6 +31,7 @@ from hub.log.errors import (
     ConsistencyProofInvalid,
     InclusionProofInvalid,
     LogError,
+    LogEvidenceInvalid,
     LogKeyInvalid,
     LogRangeError,
     LogStoreError,
@@ -66,6 +77,7 @@ __all__ = [
     "InclusionProofInvalid",
     "LeafHash",
     "LogError",
+    "LogEvidenceInvalid",
     "LogKeyInvalid",
     "LogRangeError",
     "LogStoreError",

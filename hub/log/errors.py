@@ -12,6 +12,7 @@ mixin defines no ``code`` of its own, so the code always comes from the
         ├── NoteMalformed               signature-invalid   403  (SignatureInvalid)
         ├── NoteSignatureInvalid        signature-invalid   403  (SignatureInvalid)
         ├── CheckpointInconsistent      signature-invalid   403  (SignatureInvalid)
+        ├── LogEvidenceInvalid          signature-invalid   403  (SignatureInvalid)
         ├── NoteTooLarge                too-large           413  (TooLarge)
         ├── LogRangeError               schema-invalid      400  (SchemaInvalid)
         ├── LogKeyInvalid               internal-error      500  (InternalError)
@@ -40,6 +41,7 @@ __all__ = [
     "ConsistencyProofInvalid",
     "InclusionProofInvalid",
     "LogError",
+    "LogEvidenceInvalid",
     "LogKeyInvalid",
     "LogRangeError",
     "LogStoreError",
@@ -71,6 +73,15 @@ class NoteSignatureInvalid(LogError, SignatureInvalid):
 
 class CheckpointInconsistent(LogError, SignatureInvalid):
     """A checkpoint rolls back or forks the log a witness has already accepted."""
+
+
+class LogEvidenceInvalid(LogError, SignatureInvalid):
+    """A stored leaf, message, checkpoint or evidence bundle contradicts what binds it.
+
+    Raised by the offline auditor and the bundle checker: bytes that no longer
+    hash to their leaf, a leaf missing or out of place, a root that is not the
+    signed one. The reason names the first broken item.
+    """
 
 
 class NoteTooLarge(LogError, TooLarge):

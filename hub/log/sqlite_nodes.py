@@ -6,6 +6,11 @@ in one ``BEGIN IMMEDIATE`` transaction, so a crash leaves either the old tree
 or the new one, and a second appender on the same file is refused rather than
 interleaved. WAL with ``synchronous=NORMAL`` survives a killed process without
 an fsync per batch. The same two tables work unchanged on PostgreSQL.
+
+``SqliteNodeStore.sharing`` puts the two tables on a connection someone else
+owns (the message log keeps leaves, message bytes and nodes in one file); the
+owner sets the pragmas, and a ``put_nodes`` called inside the owner's open
+transaction joins it instead of committing on its own.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Final
 
@@ -49,7 +55,33 @@ class SqliteNodeStore:
         except sqlite3.Error as exc:
             raise LogStoreError(f"cannot open node store {path}: {exc}") from exc
         self._path = path
-        self._lock = threading.Lock()
+        self._lock: AbstractContextManager[object] = threading.Lock()
+
+    @classmethod
+    def sharing(
+        cls,
+        db: sqlite3.Connection,
+        lock: AbstractContextManager[object],
+        *,
+        path: Path,
+        create: bool = True,
+    ) -> SqliteNodeStore:
+        """A store on the open connection ``db``, guarded by its owner's ``lock``.
+
+        ``lock`` must be re-entrant if the owner holds it while calling
+        ``put_nodes``. ``create`` makes the tables if missing (off for a
+        read-only connection). Raises ``LogStoreError`` if they cannot be made.
+        """
+        store = cls.__new__(cls)
+        store._db, store._lock, store._path = db, lock, path
+        if create:
+            try:
+                with lock:
+                    for statement in _SCHEMA:
+                        db.execute(statement)
+            except sqlite3.Error as exc:
+                raise LogStoreError(f"cannot create node tables in {path}: {exc}") from exc
+        return store
 
     def size(self) -> int:
         """See ``NodeStore.size``."""
@@ -91,10 +123,16 @@ class SqliteNodeStore:
     def put_nodes(
         self, nodes: Sequence[tuple[NodeId, bytes]], *, old_size: int, new_size: int
     ) -> None:
-        """See ``NodeStore.put_nodes``; one transaction for the whole batch."""
+        """See ``NodeStore.put_nodes``; one transaction for the whole batch.
+
+        Inside a transaction the caller opened on a shared connection, the
+        nodes join that transaction and the caller commits or rolls back.
+        """
         try:
             with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
+                owned = not self._db.in_transaction
+                if owned:
+                    self._db.execute("BEGIN IMMEDIATE")
                 try:
                     (size,) = self._db.execute(
                         "SELECT size FROM merkle_size WHERE id = 1"
@@ -109,9 +147,11 @@ class SqliteNodeStore:
                     )
                     self._db.execute("UPDATE merkle_size SET size = ? WHERE id = 1", (new_size,))
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    if owned:
+                        self._db.execute("ROLLBACK")
                     raise
-                self._db.execute("COMMIT")
+                if owned:
+                    self._db.execute("COMMIT")
         except sqlite3.IntegrityError as exc:
             raise LogStoreError(f"node store {self._path} already holds a node: {exc}") from exc
         except sqlite3.Error as exc:
