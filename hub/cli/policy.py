@@ -2,7 +2,10 @@
 
 Every command reads the ISP documents of a protocols folder (by default the
 one shipped in ``protocols/``) and the London directory, and decides with the
-same compiled engine the hub runs. Nothing here signs documents.
+same compiled engine the hub runs, reading the texts without checking any
+signature (``UnsafeUnsignedIspReader``: signed files read the same). Signing
+and loading signed documents as the hub does are ``sign``, ``sign-all`` and
+``verify``, in ``hub.cli.policy_signing``.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Final
 import click
 
 import protocols
+from hub.cli import policy_signing
 from hub.clock import FixedClock
 from hub.directory import DEFAULT_DIRECTORY_PATH, Directory, load_directory
 from hub.errors import IrtError
@@ -87,6 +91,9 @@ def group() -> None:
     irthub policy diff old.xml new.xml      # every request that changes
     irthub policy matrix --purpose child-protection-s47
     irthub policy shadow candidate.xml      # candidate beside the one in force
+    irthub policy sign protocols/E09000022.xml --key K --cert C --out signed/E09000022.xml
+    irthub policy sign-all --pki dev-pki --out signed   # development keys only
+    irthub policy verify signed --root dev-pki/root-ca.pem --crl dev-pki/crl.pem
     """
 
 
@@ -453,3 +460,7 @@ def matrix_command(
         marks = [" ." if d is None else " " + _LEVEL_MARK[d.level] for d in row]
         click.echo(f"{a[-2:]} {names[a][:25]:<25}" + "".join(marks))
     click.echo("D details, C contacts, A agencies, E existence, - denied, . self")
+
+
+for _command in policy_signing.COMMANDS:
+    group.add_command(_command)
