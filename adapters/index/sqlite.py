@@ -2,9 +2,9 @@
 
 Tables:
 
-- ``child``: one row per record, with its blocking columns (birth year,
-  month and day, postcode district) beside its own fields, and indexes on
-  birth date, NHS number and UPN;
+- ``child``: one row per record, indexed on local id, birth date, NHS number
+  and UPN;
+- ``code``: each distinct phonetic name code, numbered;
 - ``name_code``: one row per distinct phonetic code of a record's name parts,
   carrying the record's birth year, month-day and district, indexed on
   (code, year), (code, month-day) and (code, district). These three indexes
@@ -32,99 +32,36 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from adapters.index.csvimport import read_exports
-from adapters.index.fields import NAME_SEPARATOR, LocalId, Sex
-from adapters.index.model import ChildRecord, Involvement, InvolvementStatus
-from adapters.matching.blocking import BlockingKeys, month_day, name_codes
+from adapters.index.fields import LocalId
+from adapters.index.model import ChildRecord, Involvement
+from adapters.index.sqlite_schema import (
+    CHILD_COLUMNS,
+    INDEXES,
+    INSERT_CHILD,
+    INSERT_CODE,
+    INSERT_INVOLVEMENT,
+    INVOLVEMENT_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+    child_row,
+    code_rows,
+    involvement_from_row,
+    involvement_values,
+    marks,
+    record_from_row,
+    select_code_ids,
+)
+from adapters.matching.blocking import BlockingKeys
 from adapters.matching.frequency import NameFrequencies, count_names
-from adapters.matching.normalise import postcode_district
 from hub.errors import InternalError
 
 __all__ = ["ImportCounts", "SqliteChildIndex"]
 
-_SCHEMA_VERSION: Final = "1"
 _CACHE_KIB: Final = 64 * 1024
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS child (
-    id INTEGER PRIMARY KEY,
-    local_id TEXT NOT NULL,
-    given_names TEXT NOT NULL,
-    family_name TEXT NOT NULL,
-    other_names TEXT NOT NULL,
-    birth_date TEXT NOT NULL,
-    sex TEXT NOT NULL,
-    postcode TEXT,
-    address TEXT,
-    nhs_number TEXT,
-    upn TEXT
-);
-CREATE TABLE IF NOT EXISTS code (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS name_code (
-    code INTEGER NOT NULL,
-    child INTEGER NOT NULL,
-    birth_year INTEGER NOT NULL,
-    month_day INTEGER NOT NULL,
-    district TEXT
-);
-CREATE TABLE IF NOT EXISTS name_frequency (
-    kind TEXT NOT NULL,
-    part TEXT NOT NULL,
-    count INTEGER NOT NULL,
-    PRIMARY KEY (kind, part)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS involvement (
-    child INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    agency TEXT NOT NULL,
-    service TEXT NOT NULL,
-    category TEXT NOT NULL,
-    status TEXT NOT NULL,
-    start_date TEXT,
-    end_date TEXT,
-    lead_professional INTEGER NOT NULL,
-    caf INTEGER NOT NULL,
-    practitioner_name TEXT,
-    practitioner_role TEXT,
-    practitioner_phone TEXT,
-    practitioner_email TEXT
-);
-"""
-_INDEXES: Final = {
-    "child_local_id": "CREATE UNIQUE INDEX child_local_id ON child (local_id)",
-    "child_birth_date": "CREATE INDEX child_birth_date ON child (birth_date)",
-    "child_nhs": "CREATE INDEX child_nhs ON child (nhs_number) WHERE nhs_number IS NOT NULL",
-    "child_upn": "CREATE INDEX child_upn ON child (upn) WHERE upn IS NOT NULL",
-    "code_year": "CREATE INDEX code_year ON name_code (code, birth_year, child)",
-    "code_month_day": "CREATE INDEX code_month_day ON name_code (code, month_day, child)",
-    "code_district": "CREATE INDEX code_district ON name_code (code, district, child)",
-    "involvement_child": "CREATE INDEX involvement_child ON involvement (child, seq)",
-}
-_CHILD_COLUMNS: Final = (
-    "local_id, given_names, family_name, other_names, birth_date, sex, postcode, address, "
-    "nhs_number, upn"
-)
-_INVOLVEMENT_COLUMNS: Final = (
-    "agency, service, category, status, start_date, end_date, lead_professional, caf, "
-    "practitioner_name, practitioner_role, practitioner_phone, practitioner_email"
-)
-# Statements are assembled from the fixed column lists above and from runs of
-# "?" placeholders; every value travels as a bound parameter.
-_INSERT_CHILD: Final = (
-    f"INSERT INTO child (id, {_CHILD_COLUMNS}) "  # noqa: S608
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_CODE: Final = (
-    "INSERT INTO name_code (code, child, birth_year, month_day, district) VALUES (?, ?, ?, ?, ?)"
-)
-_INSERT_INVOLVEMENT: Final = (
-    f"INSERT INTO involvement (child, seq, {_INVOLVEMENT_COLUMNS}) "  # noqa: S608
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +77,8 @@ class SqliteChildIndex:
     """A ``ChildIndex`` in one SQLite file; safe to share between threads.
 
     Opening creates the file and its tables if missing. Raises ``InternalError``
-    when SQLite fails (a file that is not a database, a full disk).
+    when SQLite fails (a file that is not a database, a full disk) or the file
+    was written by another schema version.
     """
 
     def __init__(self, path: Path) -> None:
@@ -154,10 +92,19 @@ class SqliteChildIndex:
             # keeps a 100,000-child import off temporary files.
             self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
             self._db.execute("PRAGMA temp_store = MEMORY")
-            self._db.executescript(_SCHEMA)
+            self._db.executescript(SCHEMA)
             self._create_indexes()
+            found = self._db.execute(
+                "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
         except sqlite3.Error as exc:
             raise InternalError(f"children's index {path}: {exc}") from exc
+        if found is not None and found[0] != SCHEMA_VERSION:
+            self._db.close()
+            raise InternalError(
+                f"children's index {path} has schema version {found[0]}, "
+                f"this node reads {SCHEMA_VERSION}: import the exports into a new file"
+            )
 
     def close(self) -> None:
         """Close the database connection."""
@@ -182,9 +129,9 @@ class SqliteChildIndex:
         row_ids = {child.local_id: n for n, child in enumerate(children, start=1)}
         frequencies = count_names(children)
         code_ids: dict[str, int] = {}
-        codes = [_code_rows(n, child, code_ids) for n, child in enumerate(children, start=1)]
+        codes = [code_rows(n, child, code_ids) for n, child in enumerate(children, start=1)]
         with self._lock, self._transaction():
-            for name in _INDEXES:
+            for name in INDEXES:
                 self._db.execute(f"DROP INDEX IF EXISTS {name}")
             for table in ("name_code", "code", "name_frequency", "involvement", "child"):
                 self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
@@ -198,20 +145,20 @@ class SqliteChildIndex:
                 ((code_id, code) for code, code_id in code_ids.items()),
             )
             self._db.executemany(
-                _INSERT_CHILD, (_child_row(n, child) for n, child in enumerate(children, start=1))
+                INSERT_CHILD, (child_row(n, child) for n, child in enumerate(children, start=1))
             )
-            self._db.executemany(_INSERT_CODE, (row for rows in codes for row in rows))
+            self._db.executemany(INSERT_CODE, (row for rows in codes for row in rows))
             self._db.executemany(
-                _INSERT_INVOLVEMENT,
+                INSERT_INVOLVEMENT,
                 (
-                    (row_ids[inv.local_id], seq, *_involvement_values(inv))
+                    (row_ids[inv.local_id], seq, *involvement_values(inv))
                     for seq, inv in enumerate(exports.involvements)
                 ),
             )
             self._create_indexes()
             self._db.executemany(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (("schema_version", _SCHEMA_VERSION), ("children", str(len(children)))),
+                (("schema_version", SCHEMA_VERSION), ("children", str(len(children)))),
             )
             self._frequencies = None
         return ImportCounts(len(children), len(exports.involvements), sum(map(len, codes)))
@@ -242,12 +189,12 @@ class SqliteChildIndex:
         for column, values in (("nhs_number", keys.nhs_numbers), ("upn", keys.upns)):
             if values:
                 sql = (
-                    f"SELECT id, {_CHILD_COLUMNS} FROM child "  # noqa: S608
-                    f"WHERE {column} IN ({_marks(sorted(values))})"
+                    f"SELECT id, {CHILD_COLUMNS} FROM child "  # noqa: S608
+                    f"WHERE {column} IN ({marks(sorted(values))})"
                 )
                 rows.extend(self._query(sql, sorted(values)))
         unique = {row[0]: row[1:] for row in rows}
-        return [_record(row) for _, row in sorted(unique.items())]
+        return [record_from_row(row) for _, row in sorted(unique.items())]
 
     def _blocked(self, keys: BlockingKeys, limit: int) -> list[ChildRecord]:
         if limit < 1:
@@ -257,7 +204,7 @@ class SqliteChildIndex:
         codes = sorted(keys.name_codes)
         code_ids = []
         if codes:
-            code_ids = [row[0] for row in self._query(_select_code_ids(len(codes)), codes)]
+            code_ids = [row[0] for row in self._query(select_code_ids(len(codes)), codes)]
         for column, values in (
             ("birth_year", sorted(keys.birth_years)),
             ("month_day", sorted(int(md) for md in keys.month_days)),
@@ -265,33 +212,33 @@ class SqliteChildIndex:
         ):
             if code_ids and values:
                 parts.append(
-                    f"SELECT child FROM name_code WHERE code IN ({_marks(code_ids)}) "  # noqa: S608
-                    f"AND {column} IN ({_marks(values)})"
+                    f"SELECT child FROM name_code WHERE code IN ({marks(code_ids)}) "  # noqa: S608
+                    f"AND {column} IN ({marks(values)})"
                 )
                 params.extend((*code_ids, *values))
         dates = sorted(d.isoformat() for d in keys.birth_dates)
         if dates:
             parts.append(
-                f"SELECT id AS child FROM child WHERE birth_date IN ({_marks(dates)})"  # noqa: S608
+                f"SELECT id AS child FROM child WHERE birth_date IN ({marks(dates)})"  # noqa: S608
             )
             params.extend(dates)
         if not parts:
             return []
         sql = (
-            f"SELECT {_CHILD_COLUMNS} FROM ("  # noqa: S608 - see _INSERT_CHILD
+            f"SELECT {CHILD_COLUMNS} FROM ("  # noqa: S608 - see INSERT_CHILD
             f"  SELECT child, COUNT(*) AS shared FROM ({' UNION ALL '.join(parts)})"
             "   GROUP BY child ORDER BY shared DESC, child LIMIT ?"
             ") AS hit JOIN child ON child.id = hit.child ORDER BY hit.shared DESC, child.id"
         )
-        return [_record(row) for row in self._query(sql, (*params, limit))]
+        return [record_from_row(row) for row in self._query(sql, (*params, limit))]
 
     def involvements(self, local_id: LocalId) -> Sequence[Involvement]:
         """The involvements recorded for one child, in file order."""
         sql = (
-            f"SELECT {_INVOLVEMENT_COLUMNS} FROM involvement "  # noqa: S608 - fixed columns
+            f"SELECT {INVOLVEMENT_COLUMNS} FROM involvement "  # noqa: S608 - fixed columns
             "WHERE child = (SELECT id FROM child WHERE local_id = ?) ORDER BY seq"
         )
-        return [_involvement(local_id, row) for row in self._query(sql, (local_id,))]
+        return [involvement_from_row(local_id, row) for row in self._query(sql, (local_id,))]
 
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         try:
@@ -301,7 +248,7 @@ class SqliteChildIndex:
             raise InternalError(f"children's index {self._path}: {exc}") from exc
 
     def _create_indexes(self) -> None:
-        for sql in _INDEXES.values():
+        for sql in INDEXES.values():
             self._db.execute(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
 
     @contextmanager
@@ -320,96 +267,3 @@ class SqliteChildIndex:
             if isinstance(exc, sqlite3.Error):
                 raise InternalError(f"children's index {self._path}: {exc}") from exc
             raise
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
-def _select_code_ids(count: int) -> str:
-    return f"SELECT id FROM code WHERE code IN ({','.join('?' * count)})"  # noqa: S608
-
-
-def _code_rows(
-    row_id: int, child: ChildRecord, code_ids: dict[str, int]
-) -> list[tuple[object, ...]]:
-    """``name_code`` rows of one child, numbering codes not seen before in ``code_ids``."""
-    born = child.birth_date
-    year, day = born.year, int(month_day(born))
-    district = None if child.postcode is None else postcode_district(child.postcode)
-    names = (*child.given_names, child.family_name, *child.other_names)
-    rows: list[tuple[object, ...]] = []
-    for code in name_codes(names):
-        code_id = code_ids.get(code)
-        if code_id is None:
-            code_id = code_ids[code] = len(code_ids) + 1
-        rows.append((code_id, row_id, year, day, district))
-    return rows
-
-
-def _child_row(row_id: int, child: ChildRecord) -> tuple[object, ...]:
-    return (
-        row_id,
-        child.local_id,
-        NAME_SEPARATOR.join(child.given_names),
-        child.family_name,
-        NAME_SEPARATOR.join(child.other_names),
-        child.birth_date.isoformat(),
-        child.sex,
-        child.postcode,
-        child.address,
-        child.nhs_number,
-        child.upn,
-    )
-
-
-def _record(row: Sequence[Any]) -> ChildRecord:
-    local_id, given, family, other, born, sex, postcode, address, nhs, upn = row
-    return ChildRecord(
-        local_id=LocalId(local_id),
-        given_names=tuple(given.split(NAME_SEPARATOR)),
-        family_name=family,
-        other_names=tuple(other.split(NAME_SEPARATOR)) if other else (),
-        birth_date=date.fromisoformat(born),
-        sex=cast(Sex, sex),
-        postcode=postcode,
-        address=address,
-        nhs_number=nhs,
-        upn=upn,
-    )
-
-
-def _involvement_values(inv: Involvement) -> tuple[object, ...]:
-    return (
-        inv.agency,
-        inv.service,
-        inv.category,
-        inv.status,
-        None if inv.start_date is None else inv.start_date.isoformat(),
-        None if inv.end_date is None else inv.end_date.isoformat(),
-        int(inv.lead_professional),
-        int(inv.caf),
-        inv.practitioner_name,
-        inv.practitioner_role,
-        inv.practitioner_phone,
-        inv.practitioner_email,
-    )
-
-
-def _involvement(local_id: LocalId, row: Sequence[Any]) -> Involvement:
-    agency, service, category, status, start, end, lead, caf, name, role, phone, email = row
-    return Involvement(
-        local_id=local_id,
-        agency=agency,
-        service=service,
-        category=category,
-        status=cast(InvolvementStatus, status),
-        start_date=None if start is None else date.fromisoformat(start),
-        end_date=None if end is None else date.fromisoformat(end),
-        lead_professional=bool(lead),
-        caf=bool(caf),
-        practitioner_name=name,
-        practitioner_role=role,
-        practitioner_phone=phone,
-        practitioner_email=email,
-    )

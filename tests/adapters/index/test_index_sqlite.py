@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,4 +88,13 @@ def test_a_file_that_is_not_a_database_is_an_internal_error(tmp_path: Path) -> N
     path = tmp_path / "index.sqlite"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(InternalError, match=r"index .*\.sqlite: file is not a database"):
+        SqliteChildIndex(path)
+
+
+def test_an_index_of_another_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "index.sqlite"
+    SqliteChildIndex(path).close()
+    with closing(sqlite3.connect(path)) as db, db:
+        db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', '0')")
+    with pytest.raises(InternalError, match="has schema version 0, this node reads 1"):
         SqliteChildIndex(path)
