@@ -15,6 +15,7 @@ from typing import Any, Final, TypeVar
 
 from hub.errors import InternalError, SchemaInvalid
 from hub.identifiers import AuthorityCode, parse_authority
+from hub.referral.settings import ReferralSettings
 from hub.transport.tls import TlsFiles
 
 __all__ = [
@@ -99,6 +100,8 @@ class HubConfig:
     logged, never enforced. Default none (no shadow evaluation)."""
     maintenance: bool = False
     """``[hub] maintenance``: answer ``/healthz`` with 503 and refuse new work."""
+    referrals: ReferralSettings = field(default_factory=ReferralSettings)
+    """``[referrals]``: delivery window, retries and catalogue staleness."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +146,7 @@ def load_hub_config(path: Path) -> HubConfig:
         protocols_dir=_optional_path(hub, "protocols", base, path),
         shadow_protocols_dir=_optional_path(hub, "shadow_protocols", base, path),
         maintenance=_get(hub, "maintenance", bool, path, False),
+        referrals=_referrals(data, path),
     )
 
 
@@ -233,6 +237,13 @@ def _signing(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:
     return SigningFiles(
         cert=base / _get(signing, "cert", str, path), key=base / _get(signing, "key", str, path)
     )
+
+
+def _referrals(data: dict[str, Any], path: Path) -> ReferralSettings:
+    try:
+        return ReferralSettings.from_table(data.get("referrals", {}))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: [referrals]: {exc}") from exc
 
 
 def _limits(data: dict[str, Any], path: Path) -> Limits:

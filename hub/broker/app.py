@@ -29,6 +29,7 @@ from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
+from hub.referral.wiring import attach_referrals
 from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
 from hub.schemas import default_registry
 from hub.signing import Signer
@@ -144,6 +145,16 @@ def build_hub_app(
         app[_SEEN_KEY].close()
 
     app.cleanup_ctx.append(resources)
+    attach_referrals(
+        app,
+        handlers,  # type: ignore[arg-type]  # the same dict the service dispatches on
+        config=config,
+        service=service,
+        policy=policy,
+        delivery=outbound,
+        node_urls=_node_urls(directory, config),
+        clock=clock,
+    )
     app.router.add_post("/v1/messages", service.handle)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", metrics_endpoint)
