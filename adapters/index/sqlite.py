@@ -88,6 +88,9 @@ class SqliteChildIndex:
         try:
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode = WAL")
+            # WAL with NORMAL sync never corrupts the file; a crash may lose the
+            # last import, which the borough simply runs again.
+            self._db.execute("PRAGMA synchronous = NORMAL")
             # Index builds after a bulk load sort in the page cache: 64 MiB
             # keeps a 100,000-child import off temporary files.
             self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
