@@ -10,6 +10,7 @@ tool for the borough's own staff, never an answer to another authority.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -20,9 +21,12 @@ from adapters.index.model import Subject
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.matching.decision import MatchResult, ScoredCandidate
 from adapters.matching.matcher import find, rank
+from adapters.node.app import build_node_app
 from adapters.synthetic import generate_children, generate_involvements, write_csv
+from hub.config import load_node_config
 from hub.errors import SchemaInvalid
 from hub.identifiers import ALL_AUTHORITIES
+from hub.serve import serve_forever
 
 __all__ = ["group"]
 
@@ -32,6 +36,35 @@ _EXIT_BAD_ROWS = 1
 @click.group(name="node")
 def group() -> None:
     """A borough node's local children's index: import exports, make test data, try matches."""
+
+
+@group.command(name="run")
+@click.option(
+    "--config",
+    "config_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The node's TOML configuration file (see docs/configuration.md).",
+)
+def run_command(config_path: Path) -> None:
+    """Serve the borough node over mutual TLS, answering the hub from the local index.
+
+    Stops cleanly on Ctrl-C or SIGTERM, letting requests in flight finish.
+    """
+    config = load_node_config(config_path)
+    index = SqliteChildIndex(config.index)
+    try:
+        asyncio.run(
+            serve_forever(
+                build_node_app(config, index=index),
+                host=config.listen_host,
+                port=config.listen_port,
+                tls=config.tls,
+                announce=lambda line: click.echo(f"node {config.node_id}: {line}", err=True),
+            )
+        )
+    finally:
+        index.close()
 
 
 @group.command(name="import")
