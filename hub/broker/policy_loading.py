@@ -4,23 +4,33 @@
 
 (1) ``[hub] protocols`` must name a folder: the ``protocols/`` shipped with
     the code holds the unsigned agreed texts, which the hub never enforces;
-(2) every ``E09*.xml`` there is read with ``SignedIspReader`` through the
-    hub's own document verifier (London root, CRL, clock): a file that is
-    unsigned, signed by anyone but its authority, by a certificate that is
-    expired or revoked, or that is not a valid ISP is refused and logged,
-    and its authority has nothing in force, so every exchange with it is
-    denied;
-(3) when no document at all is accepted, the hub does not start: the error
+(2) the versions this hub put in force before, kept as their exact signed
+    bytes in ``<data_dir>/policy/``, are loaded first and verified again;
+(3) every ``E09*.xml`` of the protocols folder is then read with
+    ``SignedIspReader`` through the hub's own document verifier (London
+    root, CRL, clock). A file that is unsigned, signed by anyone but its
+    authority or by a certificate that is expired or revoked, not a valid
+    ISP, or not a greater version than the one kept, is refused and logged:
+    the kept version stays in force, and an authority with none has no ISP
+    in force, so every exchange with it is denied;
+(4) when no document at all is in force, the hub does not start: the error
     lists every file with its reason;
-(4) ``[hub] shadow_protocols``, when set, stages signed candidates read the
+(5) each version newly put in force is kept in ``<data_dir>/policy/``, so a
+    restart never falls back to an older version, and a version number once
+    in force always stands for the same signed bytes;
+(6) ``[hub] shadow_protocols``, when set, stages signed candidates read the
     same way; refused candidates are logged and nothing else changes.
 
-Certificates are judged when the documents are loaded, that is at start.
+Documents, and so their signers' certificates, are judged at start. To
+withdraw a protocol, its authority signs a newer version (an ``EffectiveTo``
+in the past, or forbid rules); deleting the file is not enough, by design.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -29,11 +39,15 @@ from hub.clock import Clock
 from hub.config import ConfigError, HubConfig
 from hub.directory.model import Directory
 from hub.errors import SchemaInvalid
+from hub.identifiers import AuthorityCode
 from hub.policy.engine import LoadReport, PolicyEngine
 from hub.policy.signed import SignedIspReader
 from hub.verify import DocumentVerifier
 
-__all__ = ["load_signed_policy"]
+__all__ = ["KEPT_VERSIONS", "load_signed_policy"]
+
+KEPT_VERSIONS: Final = "policy"
+"""Folder under ``data_dir`` holding the signed bytes of each version in force."""
 
 _LOG: Final = logging.getLogger(__name__)
 
@@ -44,7 +58,8 @@ def load_signed_policy(
     """The engine holding the signed ISPs of ``config.protocols_dir`` (see the module docstring).
 
     Raises ``ConfigError`` when no protocols folder is configured, when a
-    folder is missing, or when no document of it is accepted.
+    folder is missing, when no document is in force, or when a kept version
+    cannot be written.
     """
     # (1) a folder of signed documents, named explicitly
     if config.protocols_dir is None:
@@ -54,15 +69,21 @@ def load_signed_policy(
             "`irthub policy sign-all` signs the shipped texts with a development PKI)"
         )
     engine = PolicyEngine(directory=directory, reader=SignedIspReader(verifier), clock=clock)
-    # (2) each document on its own; (3) at least one
+    # (2) what was in force before
+    kept = config.data_dir / KEPT_VERSIONS
+    if kept.is_dir():
+        _log_refusals(_load(engine.load_folder, kept, "data_dir"), "kept ISP version refused")
+    # (3) each document on its own; (4) at least one in force
     report = _load(engine.load_folder, config.protocols_dir, "protocols")
-    _log_refusals(report, "ISP refused; its authority has no ISP in force")
+    _log_refusals(report, "ISP refused")
     if not engine.documents:
         raise ConfigError(
             f"no information sharing protocol in {config.protocols_dir} could be loaded:\n"
             f"{report.text()}"
         )
-    # (4) candidates beside them, never enforced
+    # (5) keep what is now in force
+    _keep(engine, report, kept)
+    # (6) candidates beside them, never enforced
     if config.shadow_protocols_dir is not None:
         shadow = _load(engine.load_shadow_folder, config.shadow_protocols_dir, "shadow_protocols")
         _log_refusals(shadow, "shadow ISP candidate refused")
@@ -79,3 +100,23 @@ def _load(load: Callable[[Path], LoadReport], folder: Path, option: str) -> Load
 def _log_refusals(report: LoadReport, what: str) -> None:
     for outcome in report.refused():
         _LOG.warning("%s: %s: %s", what, outcome.source, outcome.reason)
+
+
+def _keep(engine: PolicyEngine, report: LoadReport, kept: Path) -> None:
+    """Copy each newly installed document's signed bytes into ``kept``."""
+    for outcome in report.outcomes:
+        if outcome.status != "installed":
+            continue
+        source = Path(outcome.source)
+        doc = engine.in_force(AuthorityCode(source.stem))
+        try:
+            data = source.read_bytes()
+            # A file replaced since it was read is left for the next start.
+            if doc is None or hashlib.sha256(data).hexdigest() != doc.digest:
+                continue
+            kept.mkdir(parents=True, exist_ok=True)
+            partial = kept / f".{source.name}.partial"
+            partial.write_bytes(data)
+            os.replace(partial, kept / source.name)
+        except OSError as exc:
+            raise ConfigError(f"cannot keep {source.name} in {kept}: {exc.strerror}") from exc

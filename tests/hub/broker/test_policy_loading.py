@@ -1,4 +1,4 @@
-"""The hub's policy at start: signed ISPs only, a clear error when none loads, shadow candidates."""
+"""The hub's policy at start: signed ISPs only, kept versions, a clear error, shadow candidates."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from signed_isps import SignerFor, isp, signed
 
-from hub.broker.policy_loading import load_signed_policy
+from hub.broker.policy_loading import KEPT_VERSIONS, load_signed_policy
 from hub.clock import SystemClock
 from hub.config import ConfigError, HubConfig, SigningFiles
 from hub.directory import default_directory
@@ -21,13 +21,17 @@ from hub.verify import DocumentVerifier
 
 LAMBETH, SOUTHWARK = AuthorityCode("E09000022"), AuthorityCode("E09000028")
 _UNUSED = Path("unused.pem")
-CONFIG = HubConfig(
-    listen_host="127.0.0.1",
-    listen_port=0,
-    data_dir=Path("unused"),
-    tls=TlsFiles(cert=_UNUSED, key=_UNUSED, root=_UNUSED),
-    signing=SigningFiles(cert=_UNUSED, key=_UNUSED),
-)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> HubConfig:
+    return HubConfig(
+        listen_host="127.0.0.1",
+        listen_port=0,
+        data_dir=tmp_path / "data",
+        tls=TlsFiles(cert=_UNUSED, key=_UNUSED, root=_UNUSED),
+        signing=SigningFiles(cert=_UNUSED, key=_UNUSED),
+    )
 
 
 def load(config: HubConfig, trust: TrustStore) -> PolicyEngine:
@@ -50,42 +54,70 @@ def protocols(tmp_path: Path, signer_for: SignerFor) -> Path:
     return folder
 
 
-def test_the_protocols_folder_must_be_configured(trust: TrustStore) -> None:
+def test_the_protocols_folder_must_be_configured(config: HubConfig, trust: TrustStore) -> None:
     with pytest.raises(ConfigError, match=r"\[hub\] protocols is not set: .*irthub policy sign"):
-        load(CONFIG, trust)
-
-
-def test_a_missing_folder_names_the_option(trust: TrustStore, tmp_path: Path) -> None:
-    config = replace(CONFIG, protocols_dir=tmp_path / "nowhere")
-    with pytest.raises(ConfigError, match=r"\[hub\] protocols: .*nowhere: not a folder"):
         load(config, trust)
 
 
+def test_a_missing_folder_names_the_option(
+    config: HubConfig, trust: TrustStore, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"\[hub\] protocols: .*nowhere: not a folder"):
+        load(replace(config, protocols_dir=tmp_path / "nowhere"), trust)
+
+
 def test_start_fails_listing_every_file_when_none_is_signed(
-    trust: TrustStore, tmp_path: Path
+    config: HubConfig, trust: TrustStore, tmp_path: Path
 ) -> None:
     (tmp_path / "E09000022.xml").write_bytes(isp(LAMBETH, "disclose", "details"))
     (tmp_path / "E09000028.xml").write_bytes(isp(SOUTHWARK, "request", "details"))
     with pytest.raises(ConfigError, match="could be loaded") as caught:
-        load(replace(CONFIG, protocols_dir=tmp_path), trust)
+        load(replace(config, protocols_dir=tmp_path), trust)
     assert "E09000022.xml: document is not signed" in caught.value.reason
     assert "E09000028.xml: document is not signed" in caught.value.reason
 
 
 def test_refused_files_are_logged_and_their_authority_has_nothing_in_force(
-    trust: TrustStore, protocols: Path, caplog: pytest.LogCaptureFixture
+    config: HubConfig, trust: TrustStore, protocols: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="hub.broker.policy_loading"):
-        engine = load(replace(CONFIG, protocols_dir=protocols), trust)
+        engine = load(replace(config, protocols_dir=protocols), trust)
     assert set(engine.documents) == {SOUTHWARK}
     (warning,) = caplog.messages
-    assert warning.startswith("ISP refused; its authority has no ISP in force: ")
+    assert warning.startswith("ISP refused: ")
     assert "E09000022.xml: document is not signed" in warning
 
 
-def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(
-    trust: TrustStore, protocols: Path, signer_for: SignerFor, tmp_path: Path,
+def test_a_restart_keeps_the_version_in_force_when_the_new_one_is_refused(
+    config: HubConfig, trust: TrustStore, protocols: Path, signer_for: SignerFor,
     caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    config = replace(config, protocols_dir=protocols)
+    v2 = signed(isp(LAMBETH, "disclose", "contacts", version=2), signer_for(LAMBETH))
+    (protocols / "E09000022.xml").write_bytes(v2)
+    first = load(config, trust).in_force(LAMBETH)
+    assert first is not None
+    assert (config.data_dir / KEPT_VERSIONS / "E09000022.xml").read_bytes() == v2
+    # a tampered version 3, then a validly signed older version 1: neither weakens version 2
+    tampered = signed(isp(LAMBETH, "disclose", "contacts", version=3), signer_for(LAMBETH))
+    (protocols / "E09000022.xml").write_bytes(tampered.replace(b"contacts", b"details"))
+    assert load(config, trust).in_force(LAMBETH).digest == first.digest  # type: ignore[union-attr]
+    v1 = signed(isp(LAMBETH, "disclose", "details", version=1), signer_for(LAMBETH))
+    (protocols / "E09000022.xml").write_bytes(v1)
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="hub.broker.policy_loading"):
+        assert load(config, trust).in_force(LAMBETH).digest == first.digest  # type: ignore[union-attr]
+    assert "version 1 is not greater than version 2 in force" in caplog.text
+    # a greater, correctly signed version replaces it, and is kept in turn
+    v3 = signed(isp(LAMBETH, "disclose", "existence", version=3), signer_for(LAMBETH))
+    (protocols / "E09000022.xml").write_bytes(v3)
+    assert load(config, trust).in_force(LAMBETH).version == 3  # type: ignore[union-attr]
+    assert (config.data_dir / KEPT_VERSIONS / "E09000022.xml").read_bytes() == v3
+
+
+def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(
+    config: HubConfig, trust: TrustStore, protocols: Path, signer_for: SignerFor,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
     shadow = tmp_path / "shadow"
     shadow.mkdir()
@@ -93,7 +125,7 @@ def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(
         signed(isp(LAMBETH, "disclose", "existence"), signer_for(LAMBETH))
     )
     (shadow / "E09000028.xml").write_bytes(isp(SOUTHWARK, "request", "existence"))
-    config = replace(CONFIG, protocols_dir=protocols, shadow_protocols_dir=shadow)
+    config = replace(config, protocols_dir=protocols, shadow_protocols_dir=shadow)
     with caplog.at_level(logging.WARNING, logger="hub.broker.policy_loading"):
         engine = load(config, trust)
     assert set(engine.shadow_documents) == {LAMBETH}
