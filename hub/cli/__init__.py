@@ -43,9 +43,9 @@ def main() -> None:
 def _register() -> None:
     # Imported here so that each group module can import `main`'s helpers
     # without a cycle, and so a broken optional group names itself clearly.
-    from hub.cli import demo, hub, log, message, node, pki, policy, query, schema  # noqa: PLC0415
+    from hub.cli import audit, demo, hub, log, message, node, pki, policy, query, schema  # noqa: PLC0415
 
-    for module in (hub, query, pki, message, schema, policy, node, log):
+    for module in (hub, query, pki, message, schema, policy, node, log, audit):
         main.add_command(module.group)
     main.add_command(demo.command)
 
