@@ -101,7 +101,15 @@ def test_sign_all_then_verify_and_test_the_signed_folder(
     assert "33 documents signed into" in result.output
     assert len(list(out.glob("E09*.xml"))) == 33
     assert len(list((out / "fixtures").glob("E09*.toml"))) == 33
-    verify = ["policy", "verify", out, "--root", dev_pki.root_cert, "--crl", dev_pki.crl]
+    verify: list[str | Path] = [
+        "policy",
+        "verify",
+        out,
+        "--root",
+        dev_pki.root_cert,
+        "--crl",
+        dev_pki.crl,
+    ]
     result = irthub(*verify)
     assert result.exit_code == 0, result.output
     assert "33 in force, 0 refused" in result.output
