@@ -9,7 +9,8 @@ is for signed it. ``SignedIspReader.read`` runs, in order:
     parse, schema by namespace, the pinned signature shape, a signer
     certificate that chains to the London root, is a signing certificate, is
     valid now and is not on the current CRL, and a signature that verifies;
-(3) the certificate names the authority in the document's ``Authority``
+(3) the document is an ISP and the certificate names the authority in its
+    ``Authority``
     (``SenderMismatch``): one borough can never put a protocol in force for
     another, and the hub's own key signs no protocol;
 (4) the model checks of ``hub.policy.model`` (schema, closed lists, rules)
@@ -54,6 +55,7 @@ from hub.xmlparse import XmlLimits, parse_untrusted
 
 __all__ = ["IspReader", "SignedIspReader", "UnsafeUnsignedIspReader"]
 
+_ROOT: Final = f"{{{ISP_NS}}}InformationSharingProtocol"
 _AUTHORITY: Final = f"{{{ISP_NS}}}Authority"
 
 
@@ -77,7 +79,8 @@ class SignedIspReader:
 
         Raises ``TooLarge``, the parser's errors, ``SchemaInvalid``, any
         ``TrustFailure`` of the signature and certificate checks, or
-        ``SenderMismatch`` when the signer is not the document's authority.
+        ``SenderMismatch`` when the signer is not the document's authority;
+        ``SchemaInvalid`` also for a signed document that is not an ISP.
         """
         # (1) size, before the parser sees the bytes
         if len(data) > MAX_ISP_BYTES:
@@ -86,7 +89,12 @@ class SignedIspReader:
             )
         # (2) signature and certificate (SPEC §3)
         verified = _verify(self.verifier, data, source=source, directory=directory)
-        # (3) signed by the authority it is for
+        # (3) an ISP, signed by the authority it is for
+        if verified.root.tag != _ROOT:
+            raise SchemaInvalid(
+                f"{source}: the signed document is {verified.root.tag}, "
+                f"not an InformationSharingProtocol in {ISP_NS}"
+            )
         authority = (verified.root.findtext(_AUTHORITY) or "").strip()
         if authority != verified.signer:
             raise SenderMismatch(

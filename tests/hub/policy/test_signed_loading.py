@@ -19,6 +19,7 @@ from lxml import etree
 
 from hub.clock import FixedClock
 from hub.directory import Directory
+from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.errors import (
     CertificateExpired,
     CertificateRevoked,
@@ -115,6 +116,26 @@ def test_document_signed_by_another_authority_is_refused(
     with pytest.raises(SenderMismatch, match="signed with a certificate of HUB"):
         engine.install(sign(lambeth("details"), signer_for("HUB")), source=SOURCE)
     assert engine.in_force(LAMBETH) is None
+
+
+def test_another_signed_document_is_not_an_isp(engine: PolicyEngine, signer_for: SignerFor) -> None:
+    body = etree.parse(str(Path(__file__).parents[2] / "assets" / "bodies" / "KnownToQuery.xml"))
+    header = Header(
+        message_class="KnownToQuery",
+        qualifier="request",
+        sender=Party(LAMBETH),
+        recipients=(Recipient(authority=SOUTHWARK),),
+        created=datetime.now(UTC),
+        on_behalf_of=Practitioner("sw-1", "Social worker", "social-care"),
+        purpose="child-protection-s47",
+        consent="not-required",
+    )
+    envelope = signer_for(LAMBETH).sign(build_envelope(header, body.getroot()))
+    with pytest.raises(SchemaInvalid, match=r"\.xml: the signed document is .*Envelope, not an"):
+        engine.install(envelope, source=SOURCE)
+    # a bare body carries no place for a signature: the schema refuses it first
+    with pytest.raises(SchemaInvalid, match=r"root element is .*KnownToQuery, not Information"):
+        engine.install(signer_for(LAMBETH).sign(body.getroot()), source=SOURCE)
 
 
 def test_document_changed_after_signing_is_refused(
