@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from hub.directory.model import default_directory
 from hub.identifiers import AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
+from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.signing import Signer
 
 ASSETS = Path(__file__).resolve().parent / "assets"
@@ -55,3 +57,11 @@ def signer_for(dev_pki: PkiLayout) -> SignerFor:
         return cache[code]
 
     return load
+
+
+@pytest.fixture(scope="session")
+def signed_protocols(dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped ISPs, each signed by its authority's dev key, as the hub requires."""
+    folder = tmp_path_factory.mktemp("protocols")
+    list(sign_folder(SHIPPED_PROTOCOLS, folder, pki=dev_pki, directory=default_directory()))
+    return folder

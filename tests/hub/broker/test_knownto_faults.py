@@ -114,7 +114,7 @@ async def _serve(app: web.Application, tls: TlsFiles) -> tuple[web.AppRunner, st
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def client(
-    dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory
+    dev_pki: PkiLayout, signed_protocols: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[KnownToClient]:
     runners: list[web.AppRunner] = []
     urls: dict[AuthorityCode, str] = {}
@@ -136,6 +136,7 @@ async def client(
         signing=SigningFiles(dev_pki.signing_cert(HUB), dev_pki.signing_key(HUB)),
         limits=Limits(query_deadline_seconds=3.0),
         node_urls=urls,
+        protocols_dir=signed_protocols,
     )
     hub_runner, hub_url = await _serve(build_hub_app(config), config.tls)
     runners.append(hub_runner)
