@@ -125,6 +125,9 @@ class NodeConfig:
     limits: Limits = field(default_factory=Limits)
     answer_delay_seconds: float = 0.0
     """Failure injection for demos and tests: wait this long before answering."""
+    catalogue: Path | None = None
+    """``[node] catalogue``: the node's ``ServiceCatalogue`` file, published to
+    the hub at start; default none (nothing published)."""
 
 
 def load_hub_config(path: Path) -> HubConfig:
@@ -166,6 +169,7 @@ def load_node_config(path: Path) -> NodeConfig:
         data_dir=base / _get(node, "data_dir", str, path, "node-data"),
         limits=_limits(data, path),
         answer_delay_seconds=float(_get(node, "answer_delay_seconds", (int, float), path, 0.0)),
+        catalogue=_optional_path(node, "catalogue", base, path),
     )
 
 

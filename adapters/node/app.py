@@ -28,6 +28,7 @@ from adapters.index.base import ChildIndex
 from adapters.matching.matcher import find
 from adapters.node.response import response_body
 from adapters.node.subject_xml import subject_from_element
+from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals
 from hub.clock import Clock, SystemClock
 from hub.config import NodeConfig
 from hub.disclosure import KNOWNTO_NS, Grant
@@ -123,6 +124,7 @@ def build_node_app(
         metrics=Metrics(),
         handlers=handlers,  # type: ignore[arg-type]  # filled below, before serving
         max_message_bytes=limits.max_message_bytes,
+        retryable=NODE_RETRYABLE,
     )
     responder = KnownToResponder(
         service=service,
@@ -143,6 +145,7 @@ def build_node_app(
         seen.close()
 
     app.cleanup_ctx.append(resources)
+    attach_node_referrals(app, handlers, config=config, service=service)  # type: ignore[arg-type]
     app.router.add_post("/v1/messages", service.handle)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", metrics_endpoint)

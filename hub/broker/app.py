@@ -29,7 +29,7 @@ from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
-from hub.referral.wiring import attach_referrals
+from hub.referral.wiring import HUB_RETRYABLE, attach_referrals
 from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
 from hub.schemas import default_registry
 from hub.signing import Signer
@@ -102,6 +102,7 @@ def build_hub_app(
         metrics=metrics,
         handlers=handlers,  # type: ignore[arg-type]  # filled below, before serving
         max_message_bytes=limits.max_message_bytes,
+        retryable=HUB_RETRYABLE,
     )
     outbound = delivery or HttpsDelivery(
         client_context(config.tls), connections_per_host=limits.connections_per_node

@@ -13,8 +13,8 @@ For one verified ``Referral`` the hub:
     resident in the referring authority; a failure is ``policy-denied``
     citing ``eligibility:<rule>`` and a plain reason;
 (4) decides with both ISPs (SPEC §7, message class ``referral``); a deny,
-    or a category the decision does not allow, is ``policy-denied`` citing
-    the ISP rules;
+    a granted level below ``MIN_REFERRAL_LEVEL``, or a category the decision
+    does not allow, is ``policy-denied`` citing the ISP rules;
 (5) signs the ``ReferralForward`` (decision, deadline, original bytes) and
     the ``ReferralReceipt`` once, and stores the referral, the receipt and
     the forward's outbox row in one transaction: nothing is acknowledged
@@ -61,8 +61,12 @@ from hub.transport.service import MessageService, Reply
 from hub.verify import VerifiedMessage
 from hub.xmlparse import parse_untrusted
 
-__all__ = ["MAX_HISTORY", "ReferralBroker"]
+__all__ = ["MAX_HISTORY", "MIN_REFERRAL_LEVEL", "ReferralBroker"]
 
+MIN_REFERRAL_LEVEL: Final = "agencies"
+"""Lowest granted level a referral passes at: once it is delivered the
+receiving service is involved with the child and its statuses say so, which
+is what ``agencies`` discloses (SPEC §1); ``existence`` alone is not enough."""
 MAX_HISTORY: Final = 100
 """referral.xsd: a ``ReferralStatusHistory`` holds at most 100 statuses."""
 
@@ -111,7 +115,7 @@ class ReferralBroker:
             ),
             to=referrer,
             correlation_id=header.message_id,
-            qualifier="acknowledgement",
+            expires=deliver_by,
         )
         record = ReferralRecord(
             message_id=header.message_id,
@@ -176,7 +180,7 @@ class ReferralBroker:
             ),
             to=header.sender.authority,
             correlation_id=header.message_id,
-            qualifier="acknowledgement",
+            expires=deadline,
         )
         record = StatusRecord(
             message_id=header.message_id,
@@ -237,6 +241,13 @@ class ReferralBroker:
             rules = [r for b in decision.basis if b.kind != "permit" for r in b.rule_ids]
             cited = f" (rules: {', '.join(rules)})" if rules else " (no rule permits it)"
             raise PolicyDenied(f"{decision.reason}{cited}")
+        if level_rank(decision.level) < level_rank(MIN_REFERRAL_LEVEL):
+            rules = [r for b in decision.basis for r in b.rule_ids]
+            raise PolicyDenied(
+                f"the ISPs permit only {decision.level} for this purpose and consent; a "
+                f"referral needs {MIN_REFERRAL_LEVEL}, since its statuses name the service "
+                f"involved (rules: {', '.join(rules)})"
+            )
         outside = sorted(summary.categories - decision.categories)
         if outside:
             rules = [r for b in decision.basis for r in b.rule_ids]
@@ -280,13 +291,16 @@ class ReferralBroker:
         *,
         to: AuthorityCode,
         correlation_id: MessageId,
-        qualifier: str,
+        expires: datetime,
     ) -> bytes:
+        """Sign an acknowledgement. It carries ``Expires``: sent again for a repeat
+        days later, it must still pass the receiver's freshness check."""
         header = self.service.header(
             message_class=etree.QName(body).localname,
-            qualifier=qualifier,  # type: ignore[arg-type]
+            qualifier="acknowledgement",
             to=to,
             correlation_id=correlation_id,
+            expires=expires,
         )
         return await self.service.run(self.service.signer.sign, build_envelope(header, body))
 

@@ -31,7 +31,11 @@ from hub.store.referrals import SqliteReferralStore
 from hub.transport.client import Delivery
 from hub.transport.service import Handler, MessageService
 
-__all__ = ["REFERRALS_KEY", "ReferralParts", "attach_referrals"]
+__all__ = ["HUB_RETRYABLE", "REFERRALS_KEY", "ReferralParts", "attach_referrals"]
+
+HUB_RETRYABLE: Final = frozenset({"ServiceCatalogue", "Referral", "ReferralStatus"})
+"""Classes whose handlers answer a repeat of the same bytes with the original
+receipt (AS4 duplicate elimination); ``MessageService.retryable`` of the hub."""
 
 REFERRAL_DATABASE: Final = "referrals.sqlite"
 CATALOGUE_DATABASE: Final = "catalogues.sqlite"

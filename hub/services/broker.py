@@ -41,6 +41,8 @@ from hub.xmlparse import XmlLimits, parse_untrusted
 __all__ = ["ServiceDirectory"]
 
 _D: Final = f"{{{DIRECTORY_NS}}}"
+_RECEIPT_LIFETIME: Final = timedelta(days=1)
+"""How long a catalogue receipt stays fresh for a publisher that repeats."""
 _FUTURE_SLACK: Final = timedelta(minutes=5)
 """A catalogue may be dated this far ahead of the hub's clock (SPEC §2 skew)."""
 
@@ -149,6 +151,9 @@ class ServiceDirectory:
             qualifier="acknowledgement",
             to=message.header.sender.authority,
             correlation_id=message.header.message_id,
+            # Sent again for a repeated catalogue, so fresh for as long as a
+            # sender may repeat one (hub/replay.py).
+            expires=self.clock.now() + _RECEIPT_LIFETIME,
         )
         return await self.service.run(self.service.signer.sign, build_envelope(header, body))
 
