@@ -295,9 +295,10 @@ class _Audit:
                     continue
                 verify_cosignature(text, signature, key)
             except IrtError as exc:
-                raise LogEvidenceInvalid(
-                    f"checkpoint of size {size}: cosignature by {stored.witness!r}: {exc.reason}"
-                ) from exc
+                reason = exc.reason
+                if repr(stored.witness) not in reason:
+                    reason = f"cosignature by {stored.witness!r}: {reason}"
+                raise LogEvidenceInvalid(f"checkpoint of size {size}: {reason}") from exc
             verified.add(key.name)
             self.summary.cosignatures += 1
         return len(verified)

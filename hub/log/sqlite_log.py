@@ -155,13 +155,8 @@ class SqliteLogStorage:
         while start < end:
             with self._read_lock, self._failing("read"):
                 rows = self._reader.execute(_RECORDS, (start, end, _READ_CHUNK)).fetchall()
-            for index, leaf, raw, rule_id, pruned_at in rows:
-                message: bytes | Pruned | None = None
-                if raw is not None:
-                    message = bytes(raw)
-                elif rule_id is not None:
-                    message = Pruned(index, rule_id, datetime.fromisoformat(pruned_at))
-                yield LeafRecord(index=index, leaf=bytes(leaf), message=message)
+                records = [_record(*row) for row in rows]
+            yield from records
             if len(rows) < _READ_CHUNK:
                 return
             start = rows[-1][0] + 1
@@ -222,7 +217,7 @@ class SqliteLogStorage:
             rows = self._reader.execute(
                 "SELECT size, note, signed_at FROM log_checkpoint ORDER BY size"
             ).fetchall()
-        return [StoredCheckpoint(s, bytes(n), datetime.fromisoformat(t)) for s, n, t in rows]
+            return [StoredCheckpoint(s, _blob(n), datetime.fromisoformat(t)) for s, n, t in rows]
 
     def add_cosignature(self, cosignature: StoredCosignature) -> bool:
         """See ``CheckpointStore.add_cosignature``."""
@@ -247,10 +242,10 @@ class SqliteLogStorage:
                 " ORDER BY rowid",
                 (size,),
             ).fetchall()
-        return [
-            StoredCosignature(size, w, bytes(line), datetime.fromisoformat(t))
-            for w, line, t in rows
-        ]
+            return [
+                StoredCosignature(size, str(w), _blob(line), datetime.fromisoformat(t))
+                for w, line, t in rows
+            ]
 
     def export_copy(self, destination: Path) -> None:
         """Write a consistent single-file copy (no WAL) to ``destination``, for auditors.
@@ -298,6 +293,26 @@ class _Translate(AbstractContextManager[None]):
             raise LogStoreError(f"{self._prefix}: it already holds that item ({error})") from error
         if isinstance(error, sqlite3.Error):
             raise LogStoreError(f"{self._prefix}: {error}") from error
+        if isinstance(error, ValueError | TypeError):
+            raise LogStoreError(f"{self._prefix}: a stored row is malformed: {error}") from error
+
+
+def _record(index: int, leaf: object, raw: object, rule_id: object, at: object) -> LeafRecord:
+    message: bytes | Pruned | None = None
+    if raw is not None:
+        message = _blob(raw)
+    elif rule_id is not None:
+        message = Pruned(index, str(rule_id), datetime.fromisoformat(str(at)))
+    return LeafRecord(index=index, leaf=_blob(leaf), message=message)
+
+
+def _blob(value: object) -> bytes:
+    # Written as BLOBs; a value someone stored as another type (TEXT after a
+    # concatenation, say) is read as its UTF-8 text, which then fails the
+    # checks its bytes are subject to, instead of crashing the reader.
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value)
+    return str(value).encode("utf-8", "surrogateescape")
 
 
 def _chunks(indices: Iterable[int], size: int) -> Iterator[list[int]]:

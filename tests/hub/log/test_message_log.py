@@ -321,3 +321,18 @@ def test_a_read_only_log_refuses_writes(
         reader.append_many(messages[1:2])
     reader.close()
     assert log.size() == 1
+
+
+def test_a_malformed_stored_row_is_a_store_error_not_a_crash(
+    log: MessageLog, messages: list[tuple[LogEntry, bytes]]
+) -> None:
+    log.append_many(messages[:3])
+    log.prune(range(1, 2), "R-1")
+    with sqlite3.connect(log.storage.path) as attacker:  # type: ignore[attr-defined]
+        attacker.execute("UPDATE log_pruned SET pruned_at = 'yesterday'")
+        attacker.execute("UPDATE log_message SET raw = raw || 'x' WHERE idx = 2")
+    with pytest.raises(LogStoreError, match="a stored row is malformed"):
+        log.message(1)
+    # A value stored as TEXT is read as its bytes, and then no longer matches its leaf.
+    assert isinstance(log.message(2), bytes)
+    assert log.message(2) != messages[2][1]
