@@ -25,6 +25,7 @@ from hub.client import ChildQuery
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, NodeConfig, SigningFiles
 from hub.envelope import Practitioner
+from hub.errors import DeliveryTimeout, RecipientUnavailable
 from hub.exchange import HubExchange
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.layout import PkiLayout
@@ -36,7 +37,7 @@ from hub.referral.wiring import REFERRALS_KEY, ReferralParts
 from hub.replay import MemorySeenStore, ReplayGuard
 from hub.services.client import DirectoryClient
 from hub.signing import Signer
-from hub.transport.client import Delivery, HttpsDelivery
+from hub.transport.client import Answer, Delivery, HttpsDelivery
 from hub.transport.tls import TlsFiles, client_context, server_context
 from hub.verify import EnvelopeVerifier
 
@@ -98,7 +99,8 @@ class ReferralWorld:
     workdir: Path
     authorities: tuple[AuthorityCode, ...] = (LAMBETH, SOUTHWARK, CROYDON)
     settings: ReferralSettings = field(default_factory=ReferralSettings)
-    hub_clock: Clock | None = None
+    clock: Clock | None = None
+    """Every party's clock (hub, nodes, borough clients); the system clock by default."""
     wrap_delivery: Callable[[Delivery], Delivery] | None = None
     """Wraps the hub's HTTPS delivery (failure injection)."""
     down: tuple[AuthorityCode, ...] = ()
@@ -146,7 +148,7 @@ class ReferralWorld:
             signing=signing_files(self.pki, code),
             data_dir=self.workdir / "nodes" / code,
         )
-        app = build_node_app(config, index=MemoryChildIndex([]))
+        app = build_node_app(config, index=MemoryChildIndex([]), clock=self.clock)
         self._nodes[code] = await _serve(app, config.tls, port)
 
     async def stop_node(self, code: AuthorityCode) -> None:
@@ -171,7 +173,7 @@ class ReferralWorld:
         delivery: Delivery = HttpsDelivery(client_context(config.tls))
         if self.wrap_delivery is not None:
             delivery = self.wrap_delivery(delivery)
-        self._hub_app = build_hub_app(config, clock=self.hub_clock, delivery=delivery)
+        self._hub_app = build_hub_app(config, clock=self.clock, delivery=delivery)
         self._hub = await _serve(self._hub_app, config.tls, config.listen_port)
 
     async def stop_hub(self) -> None:
@@ -188,7 +190,7 @@ class ReferralWorld:
 
     def exchange(self, code: AuthorityCode) -> HubExchange:
         """A borough system's signed conversation with the hub."""
-        clock = SystemClock()
+        clock = self.clock or SystemClock()
         exchange = HubExchange(
             authority=code,
             node_id=f"{code.lower()}-irt",
@@ -224,6 +226,41 @@ class ReferralWorld:
         now = datetime.now(UTC)
         for code in codes or self.authorities:
             await self.directory(code).publish(demo_catalogue(code, published=now))
+
+
+@dataclass
+class ScriptedFaults:
+    """Failure injection in front of the hub's real delivery, per URL, in order.
+
+    ``refuse``: the connection is refused (nothing reaches the node);
+    ``500``: the node answers HTTP 500 without a signed envelope;
+    ``cut``: the node gets the message and answers, but the connection is
+    cut before the answer arrives; ``slow``: the node gets it and answers
+    after the attempt's timeout. After its script a URL is served normally.
+    """
+
+    inner: Delivery
+    scripts: dict[str, list[str]] = field(default_factory=dict)
+    posts: dict[str, int] = field(default_factory=dict)
+
+    async def post(self, url: str, envelope: bytes, *, timeout: float) -> Answer:
+        self.posts[url] = self.posts.get(url, 0) + 1
+        script = self.scripts.get(url) or []
+        fault = script.pop(0) if script else None
+        if fault == "refuse":
+            raise RecipientUnavailable(f"cannot reach {url}: connection refused (injected)")
+        if fault == "500":
+            return Answer(status=500, body=b"500 Internal Server Error")
+        answer = await self.inner.post(url, envelope, timeout=timeout)
+        if fault == "cut":
+            raise RecipientUnavailable(f"{url}: connection reset mid-response (injected)")
+        if fault == "slow":
+            await asyncio.sleep(timeout)
+            raise DeliveryTimeout(f"{url} did not answer within {timeout:.1f} s (injected)")
+        return answer
+
+    async def close(self) -> None:
+        await self.inner.close()
 
 
 async def _serve(app: web.Application, tls: TlsFiles, port: int) -> web.AppRunner:

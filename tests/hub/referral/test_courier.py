@@ -1,0 +1,190 @@
+"""Store-and-forward under failure: nodes down, failing, slow, cut off; a failing database.
+
+Each test runs its own small world (hub, Lambeth, Southwark). Failures are
+injected in front of the hub's real HTTPS delivery (``ScriptedFaults``) or
+through the storage interface; the nodes, signatures and SQLite are real.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import cast
+
+import pytest
+import pytest_asyncio
+from referral_world import (
+    LAMBETH,
+    SOCIAL_WORKER,
+    SOUTHWARK,
+    ReferralWorld,
+    ScriptedFaults,
+    camhs_referral,
+    wait_until,
+)
+
+from hub.clock import FixedClock
+from hub.errors import InternalError, IrtError
+from hub.exchange import Signed
+from hub.identifiers import MessageId
+from hub.pki.layout import PkiLayout
+from hub.referral.settings import ReferralSettings
+from hub.referral.store import Outgoing, ReferralRecord, ReferralStore
+from hub.transport.client import Delivery
+from hub.transport.service import SERVICE_KEY, Handler
+
+PURPOSE = "child-in-need-s17"
+FAST = ReferralSettings(
+    retry_base_seconds=0.05,
+    retry_max_seconds=0.2,
+    poll_seconds=0.05,
+    attempt_timeout_seconds=0.3,
+    lease_seconds=5,
+)
+
+WorldFactory = Callable[..., ReferralWorld]
+
+
+@pytest_asyncio.fixture
+async def make_world(
+    dev_pki: PkiLayout, signed_protocols: Path, tmp_path: Path
+) -> AsyncIterator[Callable[..., ReferralWorld]]:
+    started: list[ReferralWorld] = []
+
+    def make(**options: object) -> ReferralWorld:
+        options.setdefault("authorities", (LAMBETH, SOUTHWARK))
+        options.setdefault("settings", FAST)
+        world = ReferralWorld(dev_pki, signed_protocols, tmp_path, **options)  # type: ignore[arg-type]
+        started.append(world)
+        return world
+
+    yield make
+    for world in started:
+        await world.stop()
+
+
+async def _started(world: ReferralWorld) -> ReferralWorld:
+    await world.start()
+    await world.publish_catalogues([SOUTHWARK])
+    return world
+
+
+async def _refer(world: ReferralWorld) -> Signed:
+    client = world.referrals(LAMBETH)
+    prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
+    await client.submit(prepared)
+    return prepared
+
+
+def _state(world: ReferralWorld, referral_id: MessageId) -> str | None:
+    stored = world.hub.store.get(referral_id)
+    return stored.state if stored else None
+
+
+def _injecting(made: list[ScriptedFaults]) -> Callable[[Delivery], Delivery]:
+    def wrap(inner: Delivery) -> Delivery:
+        made.append(ScriptedFaults(inner))
+        return made[-1]
+
+    return wrap
+
+
+@pytest.mark.parametrize("fault", ["refuse", "500", "cut", "slow"])
+async def test_failed_attempts_are_retried_until_delivered_exactly_once(
+    make_world: WorldFactory, fault: str
+) -> None:
+    made: list[ScriptedFaults] = []
+    world = await _started(make_world(wrap_delivery=_injecting(made)))
+    southwark_url = world.node_urls[SOUTHWARK]
+    made[0].scripts[southwark_url] = [fault, fault, fault]
+    prepared = await _refer(world)
+    await wait_until(lambda: _state(world, prepared.message_id) == "delivered")
+    southwark = world.node_store(SOUTHWARK)
+    assert [r.referral_id for r in southwark.received()] == [prepared.message_id]
+    assert made[0].posts[southwark_url] == 4
+    assert world.hub.store.counts() == {"done": 1}
+
+
+async def test_node_down_for_the_whole_window_fails_and_tells_the_referrer(
+    make_world: WorldFactory,
+) -> None:
+    # A one-day window keeps the fake clock inside the dev CRL's validity.
+    settings = replace(
+        FAST, delivery_window_hours=24, retry_base_seconds=600, retry_max_seconds=3600
+    )
+    clock = FixedClock(datetime.now(UTC))
+    world = await _started(make_world(clock=clock, settings=settings, down=(SOUTHWARK,)))
+    prepared = await _refer(world)
+    await wait_until(lambda: world.hub.store.counts().get("pending") == 1)
+    for _ in range(4):  # attempts through the day, each refused
+        clock.advance(timedelta(hours=7))
+        world.hub.courier.wake()
+        await wait_until(lambda: world.hub.store.counts().get("pending", 0) >= 1)
+    await wait_until(lambda: _state(world, prepared.message_id) == "failed")
+    lambeth = world.node_store(LAMBETH)
+    await wait_until(lambda: bool(lambeth.events(prepared.message_id)))
+    (event,) = lambeth.events(prepared.message_id)
+    assert event.kind == "failure"
+    assert event.status == "failed"
+    assert "did not accept the referral within the delivery window of 24 hours" in (
+        event.detail or ""
+    )
+    history = await world.referrals(LAMBETH).history(prepared.message_id)
+    assert history.delivery_state == "failed"
+
+
+async def test_node_back_within_the_window_gets_the_referral(make_world: WorldFactory) -> None:
+    world = await _started(make_world(down=(SOUTHWARK,)))
+    prepared = await _refer(world)
+    await wait_until(lambda: world.hub.store.counts().get("pending") == 1)
+    await world.start_node(SOUTHWARK)
+    await wait_until(lambda: _state(world, prepared.message_id) == "delivered")
+    assert world.node_store(SOUTHWARK).get(prepared.message_id) is not None
+
+
+@dataclass
+class _FullDisk:
+    """A ``ReferralStore`` whose disk is full (failure injection only)."""
+
+    inner: ReferralStore
+    full: bool = True
+
+    def accept(self, record: ReferralRecord, forward: Outgoing) -> ReferralRecord:
+        if self.full:
+            raise InternalError("referral store failed: database or disk is full")
+        return self.inner.accept(record, forward)
+
+    def get(self, message_id: MessageId) -> ReferralRecord | None:
+        return self.inner.get(message_id)
+
+
+async def test_database_failure_is_a_clear_error_and_no_receipt(make_world: WorldFactory) -> None:
+    world = await _started(make_world())
+    disk = _FullDisk(world.hub.store)
+    handlers = cast(dict[str, Handler], world._hub_app[SERVICE_KEY].handlers)  # type: ignore[index]
+    handlers["Referral"] = replace(world.hub.broker, referrals=disk).handle_referral
+    client = world.referrals(LAMBETH)
+    prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
+    with pytest.raises(IrtError, match="database or disk is full") as refused:
+        await client.submit(prepared)
+    assert refused.value.code == "internal-error"
+    assert world.hub.store.get(prepared.message_id) is None
+    assert world.hub.store.counts() == {}
+    disk.full = False  # the operator frees space; the borough retries the same bytes
+    receipt = await client.submit(prepared)
+    assert receipt.referral_id == prepared.message_id
+    await wait_until(lambda: _state(world, prepared.message_id) == "delivered")
+
+
+async def test_a_restarted_hub_delivers_what_it_acknowledged(make_world: WorldFactory) -> None:
+    world = await _started(make_world(down=(SOUTHWARK,)))
+    prepared = [await _refer(world) for _ in range(3)]
+    await world.stop_hub()
+    await world.start_node(SOUTHWARK)
+    await world.start_hub()
+    for referral in prepared:
+        await wait_until(lambda r=referral: _state(world, r.message_id) == "delivered")
+    received = {r.referral_id for r in world.node_store(SOUTHWARK).received()}
+    assert received == {r.message_id for r in prepared}
