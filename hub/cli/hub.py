@@ -33,13 +33,15 @@ def run_command(config_path: Path) -> None:
     Stops cleanly on Ctrl-C or SIGTERM, letting requests in flight finish.
     """
     config = load_hub_config(config_path)
-    app = build_hub_app(config)
-    asyncio.run(
-        serve_forever(
-            app,
+
+    async def serve() -> None:
+        # Built inside the event loop: the HTTPS client's connector needs one.
+        await serve_forever(
+            build_hub_app(config),
             host=config.listen_host,
             port=config.listen_port,
             tls=config.tls,
             announce=lambda line: click.echo(f"hub: {line}", err=True),
         )
-    )
+
+    asyncio.run(serve())
