@@ -117,12 +117,16 @@ class ReferralWorld:
 
     async def start(self) -> ReferralWorld:
         """Start every node (but the down ones), then the hub."""
+        await self.start_nodes()
+        await self.start_hub()
+        return self
+
+    async def start_nodes(self) -> None:
+        """Give every authority a port and start its node (unless it is down)."""
         for code in self.authorities:
             self.node_urls[code] = f"https://{HOST}:{free_port()}/v1/messages"
             if code not in self.down:
                 await self.start_node(code)
-        await self.start_hub()
-        return self
 
     async def stop(self) -> None:
         """Stop the hub, the nodes and every client."""

@@ -1,0 +1,245 @@
+"""The hub killed with SIGKILL at random moments while referrals are in flight.
+
+The hub runs as a real process (``irthub hub run --config``); three borough
+nodes run in this test. Lambeth's system sends many referrals at once and,
+like a real borough system, posts the same bytes again until it has a
+receipt. The hub is killed (no clean shutdown, no flush) several times at
+random and restarted from its data folder. At the end:
+
+- every referral was acknowledged, and every repeat of a referral got the
+  very same receipt bytes, each a valid hub signature naming that referral;
+- every referral reached its receiving node exactly once, and the node's
+  signed receipt the hub recorded is the one the node stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from referral_world import (
+    CROYDON,
+    LAMBETH,
+    SOCIAL_WORKER,
+    SOUTHWARK,
+    ReferralWorld,
+    camhs_referral,
+    free_port,
+    signing_files,
+    tls_files,
+    wait_until,
+)
+
+from hub.errors import DeliveryFailure, InternalError
+from hub.exchange import Signed
+from hub.identifiers import HUB
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+from hub.referral.client import ReferralClient
+from hub.verify import EnvelopeVerifier
+
+pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
+
+REFERRALS = 48
+KILLS = 3
+PURPOSE = "child-in-need-s17"
+
+
+class HubProcess:
+    """``irthub hub run`` in a child process, killed and restarted at will."""
+
+    def __init__(self, config: Path, log: Path) -> None:
+        self.config = config
+        self.log = log
+        self.process: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    async def start(self) -> None:
+        self.starts += 1
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", "from hub.cli import main; main()", "hub", "run",
+                 "--config", str(self.config)],
+                stdout=log,
+                stderr=log,
+            )  # fmt: skip
+        await wait_until(
+            lambda: self.log.read_text().count("listening on") >= self.starts, timeout=30
+        )
+
+    def kill(self) -> None:
+        assert self.process is not None
+        os.kill(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def world(
+    dev_pki: PkiLayout, signed_protocols: Path, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[tuple[ReferralWorld, HubProcess]]:
+    workdir = tmp_path_factory.mktemp("durability")
+    nodes = ReferralWorld(
+        dev_pki, signed_protocols, workdir, authorities=(LAMBETH, SOUTHWARK, CROYDON)
+    )
+    await nodes.start_nodes()
+    port = free_port()
+    nodes.hub_url = f"https://127.0.0.1:{port}/v1/messages"
+    config = workdir / "hub.toml"
+    config.write_text(_hub_toml(dev_pki, signed_protocols, workdir, port, nodes.node_urls))
+    hub = HubProcess(config, workdir / "hub.log")
+    await hub.start()
+    await nodes.publish_catalogues([SOUTHWARK, CROYDON])
+    yield nodes, hub
+    hub.stop()
+    await nodes.stop()
+
+
+def _hub_toml(
+    pki: PkiLayout, protocols: Path, workdir: Path, port: int, nodes: dict[str, str]
+) -> str:
+    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
+    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
+    return f"""[hub]
+listen_host = "127.0.0.1"
+listen_port = {port}
+data_dir = "{workdir / "hub-data"}"
+protocols = "{protocols}"
+
+[tls]
+cert = "{tls.cert}"
+key = "{tls.key}"
+root = "{tls.root}"
+crl = "{tls.crl}"
+
+[signing]
+cert = "{signing.cert}"
+key = "{signing.key}"
+
+[referrals]
+retry_base_seconds = 0.1
+retry_max_seconds = 0.5
+poll_seconds = 0.1
+attempt_timeout_seconds = 2.0
+lease_seconds = 3.0
+
+[nodes]
+{urls}
+"""
+
+
+async def _until_receipted(
+    client: ReferralClient, referral: Signed, receipts: dict[str, list[bytes]]
+) -> None:
+    """Post the same bytes until the hub answers, as a borough system does."""
+    while True:
+        try:
+            receipt = await client.submit(referral, timeout=5.0)
+        except (DeliveryFailure, InternalError):
+            receipts.setdefault("lost answers", []).append(b"")
+            await asyncio.sleep(0.2)
+            continue
+        receipts.setdefault(referral.message_id, []).append(receipt.signed)
+        if len(receipts[referral.message_id]) >= 2:
+            return
+        # Ask once more: a repeat must get the same receipt bytes.
+
+
+async def _kill_at_random(hub: HubProcess, rng: random.Random, done: asyncio.Event) -> int:
+    kills = 0
+    while kills < KILLS and not done.is_set():
+        await asyncio.sleep(rng.uniform(0.2, 1.2))
+        hub.kill()
+        kills += 1
+        await asyncio.sleep(rng.uniform(0.0, 0.3))
+        await hub.start()
+    return kills
+
+
+async def test_sigkill_never_loses_or_duplicates_a_referral(
+    world: tuple[ReferralWorld, HubProcess], trust: TrustStore
+) -> None:
+    nodes, hub = world
+    rng = random.Random(6)
+    client = nodes.referrals(LAMBETH)
+    targets = [(SOUTHWARK, "southwark-camhs"), (CROYDON, "croydon-camhs")]
+    referrals = [
+        client.prepare(
+            camhs_referral(to=to, service_id=service),
+            practitioner=SOCIAL_WORKER,
+            purpose=PURPOSE,
+        )
+        for to, service in (targets[i % 2] for i in range(REFERRALS))
+    ]
+    receipts: dict[str, list[bytes]] = {}
+    done = asyncio.Event()
+    killer = asyncio.create_task(_kill_at_random(hub, rng, done))
+
+    async def send_all() -> None:
+        batch = 8  # several in flight at every moment
+        for start in range(0, REFERRALS, batch):
+            await asyncio.gather(
+                *(_until_receipted(client, r, receipts) for r in referrals[start : start + batch])
+            )
+
+    await send_all()
+    done.set()
+    kills = await killer
+    assert kills >= 1
+
+    print(f"{kills} kills, {len(receipts.pop('lost answers', []))} answers lost and retried")
+    # every receipt valid, and a repeat got the same bytes
+    verifier = EnvelopeVerifier(trust=trust)
+    for referral in referrals:
+        answers = receipts[referral.message_id]
+        assert len(set(answers)) == 1, "a repeated referral got a different receipt"
+        receipt = verifier.verify_envelope(answers[0])
+        assert receipt.header.sender.authority == HUB
+        assert receipt.header.correlation_id == referral.message_id
+
+    # every referral delivered, exactly once, to the right node
+    routed = zip(referrals, _cycle(targets), strict=True)
+    expected: dict[str, set[str]] = {SOUTHWARK: set(), CROYDON: set()}
+    for referral, (to, _) in routed:
+        expected[to].add(referral.message_id)
+    stores = {code: nodes.node_store(code) for code in expected}
+
+    def all_delivered() -> bool:
+        return all({r.referral_id for r in stores[c].received()} == expected[c] for c in stores)
+
+    await wait_until(all_delivered, timeout=30)
+    hub_db = sqlite3.connect(nodes.workdir / "hub-data" / "referrals.sqlite")
+    await wait_until(
+        lambda: (
+            hub_db.execute("SELECT COUNT(*) FROM referral WHERE state = 'delivered'").fetchone()[0]
+            == REFERRALS
+        ),
+        timeout=30,
+    )
+    for code, store in stores.items():
+        received = store.received()
+        assert len(received) == len(expected[code])
+        for entry in received:
+            (node_receipt,) = hub_db.execute(
+                "SELECT node_receipt FROM referral WHERE message_id = ?", (entry.referral_id,)
+            ).fetchone()
+            assert bytes(node_receipt) == entry.receipt  # one processing, one receipt
+    hub_db.close()
+    assert hub.starts == 1 + kills
+
+
+def _cycle(targets: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [targets[i % 2] for i in range(REFERRALS)]
