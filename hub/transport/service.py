@@ -42,6 +42,8 @@ from hub.verify import EnvelopeVerifier, VerifiedMessage
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
+    "BODY_LATENCY_SECONDS",
+    "MIN_BODY_BYTES_PER_SECOND",
     "SERVICE_KEY",
     "Handler",
     "MessageService",
@@ -51,6 +53,13 @@ __all__ = [
 ]
 
 ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
+BODY_LATENCY_SECONDS: Final = 2.0
+"""Allowance for the first body bytes to arrive after the request head."""
+MIN_BODY_BYTES_PER_SECOND: Final = 64 * 1024
+"""Slowest sender served: a body must arrive within the latency allowance plus
+the time the message limit takes at this rate (18 s for 1 MiB), as Apache's
+``mod_reqtimeout`` ``body=…,MinRate=…``. A sender that trickles its body
+(slow loris) would otherwise hold a connection and its buffers for ever."""
 _LOG = logging.getLogger(__name__)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -182,7 +191,12 @@ class MessageService:
         limit = self.max_message_bytes
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(f"message is {request.content_length} bytes; the limit is {limit}")
-        raw = await read_capped(request.content, limit)
+        seconds = BODY_LATENCY_SECONDS + limit / MIN_BODY_BYTES_PER_SECOND
+        try:
+            async with asyncio.timeout(seconds):
+                raw = await read_capped(request.content, limit)
+        except TimeoutError as exc:
+            raise MalformedXml(f"the body was not received within {seconds:.1f} s") from exc
         if raw is None:
             raise TooLarge(f"message is larger than the limit of {limit} bytes")
         return raw
