@@ -43,11 +43,25 @@ def main() -> None:
 def _register() -> None:
     # Imported here so that each group module can import `main`'s helpers
     # without a cycle, and so a broken optional group names itself clearly.
-    from hub.cli import audit, demo, hub, log, message, node, pki, policy, query, schema  # noqa: PLC0415
+    from hub.cli import (  # noqa: PLC0415
+        audit,
+        demo,
+        hub,
+        log,
+        message,
+        node,
+        pki,
+        policy,
+        query,
+        referral,
+        schema,
+        services,
+    )
 
-    for module in (hub, query, pki, message, schema, policy, node, log, audit):
+    for module in (hub, query, pki, message, schema, policy, node, log, audit, services, referral):
         main.add_command(module.group)
     main.add_command(demo.command)
+    main.add_command(referral.refer_command)
 
 
 _register()
