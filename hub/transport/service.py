@@ -192,11 +192,19 @@ class MessageService:
         if request.content_length is not None and request.content_length > limit:
             raise TooLarge(f"message is {request.content_length} bytes; the limit is {limit}")
         seconds = BODY_LATENCY_SECONDS + limit / MIN_BODY_BYTES_PER_SECOND
+        # Every failure here is the sender's: too slow, hung up mid-body, or a
+        # Content-Encoding that does not decode (aiohttp inflates gzip itself).
         try:
             async with asyncio.timeout(seconds):
                 raw = await read_capped(request.content, limit)
         except TimeoutError as exc:
             raise MalformedXml(f"the body was not received within {seconds:.1f} s") from exc
+        except ConnectionError as exc:
+            raise MalformedXml("the connection closed before the whole body arrived") from exc
+        except web.RequestPayloadError as exc:
+            # aiohttp wraps its parser's error, whose message says what failed.
+            detail = getattr(exc.__cause__, "message", None) or str(exc)
+            raise MalformedXml(f"the body cannot be read: {detail}") from exc
         if raw is None:
             raise TooLarge(f"message is larger than the limit of {limit} bytes")
         return raw
