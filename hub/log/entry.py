@@ -177,7 +177,8 @@ class LogEntry:
         if not _TIME.match(fields["logged_at"]):
             raise LogEvidenceInvalid(f"leaf logged_at {fields['logged_at']!r} is not UTC with µs")
         try:
-            logged_at = datetime.strptime(fields["logged_at"], _TIME_FORMAT).replace(tzinfo=UTC)
+            # The pattern fixed the form; fromisoformat is many times faster than strptime.
+            logged_at = datetime.fromisoformat(fields["logged_at"][:-1]).replace(tzinfo=UTC)
         except ValueError as exc:
             raise LogEvidenceInvalid(f"leaf logged_at is not a real time: {exc}") from exc
         entry = cls(

@@ -57,6 +57,15 @@ read lock is released between chunks."""
 _PRUNE_CHUNK: Final = 500
 """Indices per DELETE: far below SQLite's bound-parameter limit."""
 
+_WAL_CHECKPOINT_PAGES: Final = 10_000
+"""Pages (4 KiB) the WAL may grow to before SQLite copies it into the file:
+about ten batches of 1,000 messages. The default of 1,000 pages checkpoints
+after nearly every batch, adding an fsync of the database file to each."""
+
+_CACHE_KIB: Final = 64 * 1024
+"""Page cache of the writing connection, so the message-id index and the
+tree's right edge stay in memory as the log grows past the default 2 MiB."""
+
 _TABLES: Final = frozenset({"log_leaf", "log_message", "log_pruned", "log_checkpoint"})
 
 _SCHEMA: Final = (
@@ -100,6 +109,8 @@ class SqliteLogStorage:
                 writer.execute("PRAGMA journal_mode=WAL")
                 writer.execute("PRAGMA synchronous=FULL")
                 writer.execute("PRAGMA secure_delete=ON")
+                writer.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
+                writer.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
                 for statement in _SCHEMA:
                     writer.execute(statement)
                 self._tree = SqliteNodeStore.sharing(writer, self._write_lock, path=path)
