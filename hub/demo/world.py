@@ -23,6 +23,7 @@ from aiohttp import web
 
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.node.app import build_node_app
+from adapters.synthetic.catalogues import write_demo_catalogue
 from adapters.synthetic.children import generate_children, generate_involvements
 from adapters.synthetic.csvfiles import write_csv
 from hub.broker.app import build_hub_app
@@ -91,6 +92,10 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
         with SqliteChildIndex(partial) as fresh:
             fresh.import_csv(*paths)
         partial.rename(index)
+    for code in options.authorities:
+        catalogue = options.node_dir(code) / "services.xml"
+        if not catalogue.exists():  # published by the node at start, dated then
+            write_demo_catalogue(code, catalogue, published=SystemClock().now(), seed=options.seed)
     signed = options.workdir / "protocols"
     if not _protocols_signed(signed, layout):
         progress("signing the 33 information sharing protocols, each with its authority's key")
@@ -201,6 +206,7 @@ index = "index.sqlite"
 hub_url = "{self.hub_url}"
 data_dir = "state"
 answer_delay_seconds = {delay}
+catalogue = "services.xml"
 
 {_key_tables(self.options.pki, code, folder)}
 """
