@@ -93,6 +93,8 @@ class AuditSummary:
     """Size of the latest checkpoint."""
     without_crl: int = 0
     """Messages made before the earliest CRL given."""
+    appended_since: int = 0
+    """Leaves the live log gained during the audit, not audited."""
 
     def lines(self) -> list[str]:
         """A human-readable summary, one fact per line."""
@@ -116,6 +118,8 @@ class AuditSummary:
             lines.append(
                 f"not yet checkpointed: {self.leaves - self.checkpointed_size} newest leaves"
             )
+        if self.appended_since:
+            lines.append(f"appended during audit: {self.appended_since} leaves, not audited")
         if self.without_crl:
             lines.append(f"made before any CRL given: {self.without_crl} messages")
         return lines
@@ -133,7 +137,8 @@ def audit_log(
     ``LogStoreError`` if the storage cannot be read.
     """
     audit = _Audit(storage, trust)
-    for record in storage.records(0, _ALL):
+    # Up to the tree size read after the checkpoints: a live log may grow meanwhile.
+    for record in storage.records(0, audit.logged_size):
         index = audit.summary.leaves
         if record.index != index:  # (1)
             raise LogEvidenceInvalid(
@@ -147,6 +152,16 @@ def audit_log(
             progress(1)
     audit.reach(audit.summary.leaves)
     audit.finish()  # (6)
+    for beyond in storage.records(audit.logged_size, _ALL):
+        # A leaf row past the tree: appended since (fine) or outside the tree (not).
+        grown = storage.nodes.size()
+        if beyond.index >= grown:
+            raise LogEvidenceInvalid(
+                f"leaf {beyond.index}: not in the log's tree, which holds {grown} leaves "
+                "(added outside the tree)"
+            )
+        audit.summary.appended_since = grown - audit.logged_size
+        break
     return audit.summary
 
 
@@ -159,6 +174,7 @@ class _Audit:
         self.tree = MemoryNodeStore()
         self.hashes: list[LeafHash] = []
         """Leaf hashes not yet added to ``tree``."""
+        # Checkpoints first: each covers a size the tree had when it was read.
         self.pending = list(storage.checkpoints())
         self.previous: tuple[int, RootHash] | None = None
         self.logged_size = storage.nodes.size()
@@ -207,6 +223,11 @@ class _Audit:
         self.summary.leaves += 1
 
     def finish(self) -> None:
+        if self.summary.leaves < self.logged_size:
+            raise LogEvidenceInvalid(
+                f"leaf {self.summary.leaves}: missing from the log (deleted; the log's tree "
+                f"holds {self.logged_size} leaves)"
+            )
         if self.pending:
             beyond = self.pending[0]
             raise LogEvidenceInvalid(

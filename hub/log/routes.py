@@ -31,7 +31,12 @@ from aiohttp import web
 from hub.errors import IrtError, SchemaInvalid, TooLarge
 from hub.log.checkpoint import Checkpoint
 from hub.log.checkpointer import Checkpointer
-from hub.log.errors import CheckpointInconsistent, LogRangeError, NoteSignatureInvalid
+from hub.log.errors import (
+    CheckpointInconsistent,
+    LogKeyInvalid,
+    LogRangeError,
+    NoteSignatureInvalid,
+)
 from hub.log.merkle import MAX_TREE_SIZE
 from hub.log.note import NoteVerifier, SignatureType, parse_note, signature_line
 from hub.log.store import MessageLog
@@ -60,7 +65,7 @@ class WitnessKeys:
     def __post_init__(self) -> None:
         for key in self.keys:
             if key.sig_type is not SignatureType.COSIGNATURE_V1:
-                raise NoteSignatureInvalid(f"{key.name!r} is not a cosignature/v1 witness key")
+                raise LogKeyInvalid(f"{key.name!r} is not a cosignature/v1 witness key")
 
 
 LOG_KEY: Final = web.AppKey("irt.log", MessageLog)

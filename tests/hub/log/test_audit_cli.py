@@ -14,9 +14,13 @@ from click.testing import CliRunner, Result
 from signed_messages import SignerFor
 
 from hub.cli import main
+from hub.log.audit import AuditTrust, audit_log
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
 from hub.log.cosignature import cosign
+from hub.log.evidence import CrlTimeline, MessageChecker
+from hub.log.keyfiles import load_verifier
 from hub.log.note import NoteSigner, generate_log_key, parse_note, signature_line
+from hub.log.sqlite_log import SqliteLogStorage
 from hub.log.store import MessageLog
 from hub.pki.layout import PkiLayout
 
@@ -170,6 +174,24 @@ def _truncate(audited: Audited) -> None:
     rebuild_tree(audited.db)
 
 
+def _truncate_leaves_only(audited: Audited) -> None:
+    _sql(
+        audited,
+        ("DELETE FROM log_leaf WHERE idx >= 25", ()),
+        ("DELETE FROM log_message WHERE idx >= 25", ()),
+    )
+
+
+def _add_leaf_outside_the_tree(audited: Audited) -> None:
+    leaf = _one(audited, "SELECT leaf FROM log_leaf WHERE idx = 29")
+    raw = _one(audited, "SELECT raw FROM log_message WHERE idx = 29")
+    _sql(
+        audited,
+        ("INSERT INTO log_leaf VALUES (30, ?, 'urn:uuid:x')", (leaf,)),
+        ("INSERT INTO log_message VALUES (30, ?)", (raw,)),
+    )
+
+
 def _forge_checkpoint_signature(audited: Audited) -> None:
     impostor = NoteSigner.from_key_text(generate_log_key(audited.log_signer.name)[0])
     log = MessageLog.open(audited.log_dir)
@@ -253,6 +275,16 @@ TAMPERING: dict[str, tuple[Callable[[Audited], None], str, int]] = {
         r"\(log truncated\)",
         1,
     ),
+    "leaves-deleted-from-the-end": (
+        _truncate_leaves_only,
+        r"leaf 25: missing from the log \(deleted; the log's tree holds 30 leaves\)",
+        1,
+    ),
+    "leaf-added-outside-the-tree": (
+        _add_leaf_outside_the_tree,
+        r"leaf 30: not in the log's tree, which holds 30 leaves \(added outside the tree\)",
+        1,
+    ),
     "log-truncated-with-its-checkpoints": (
         _truncate_and_drop_checkpoints,
         r"no checkpoint is cosigned by 2 of the 2 configured witnesses",
@@ -305,3 +337,27 @@ def test_a_wrong_log_key_fails_at_the_first_checkpoint(audited: Audited, tmp_pat
     result = CliRunner().invoke(main, ["audit", "verify", "--log", str(audited.log_dir), *args])
     assert result.exit_code == 1
     assert "checkpoint of size 10: checkpoint carries no signature by the log key" in result.stderr
+
+
+def test_a_log_growing_during_the_audit_is_audited_up_to_its_size_at_the_start(
+    audited: Audited,
+) -> None:
+    writer = MessageLog.open(audited.log_dir)
+    reader = SqliteLogStorage(audited.db, read_only=True)
+    trust = AuditTrust(
+        checker=MessageChecker(CrlTimeline.from_files(audited.root, [audited.crl])),
+        log_key=load_verifier(audited.log_key),
+    )
+    seen: list[int] = []
+
+    def append_while_auditing(step: int) -> None:
+        seen.append(step)
+        if len(seen) == 10:
+            writer.append_many([(writer.entry(n), _raw(writer, n)) for n in range(2)])
+
+    summary = audit_log(reader, trust, progress=append_while_auditing)
+    assert summary.leaves == 30
+    assert summary.appended_since == 2
+    assert "appended during audit: 2 leaves, not audited" in summary.lines()
+    reader.close()
+    writer.close()
