@@ -23,6 +23,7 @@ __all__ = [
     "ConfigError",
     "HubConfig",
     "Limits",
+    "LogSettings",
     "NodeConfig",
     "SigningFiles",
     "load_hub_config",
@@ -74,6 +75,20 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class LogSettings:
+    """``[log]``: the signed message log of SPEC §8."""
+
+    key: Path | None = None
+    """The log's Ed25519 note signer key (``irthub log keygen``). Default:
+    ``<data_dir>/log/log.key``, generated with its ``log.pub`` on first start."""
+    witnesses: Path | None = None
+    """File of witness verifier keys whose cosignatures the hub accepts and
+    publishes (one per line). Default none: checkpoints are not cosigned."""
+    checkpoint_seconds: float = 10.0
+    """How often a new checkpoint is signed while the log grows."""
+
+
+@dataclass(frozen=True, slots=True)
 class HubConfig:
     """``[hub]``, ``[tls]``, ``[signing]``, ``[limits]`` and ``[nodes]`` of a hub file."""
 
@@ -102,6 +117,8 @@ class HubConfig:
     """``[hub] maintenance``: answer ``/healthz`` with 503 and refuse new work."""
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
     """``[referrals]``: delivery window, retries and catalogue staleness."""
+    log: LogSettings = field(default_factory=LogSettings)
+    """``[log]``: the message log's key, witnesses and checkpoint schedule."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +167,7 @@ def load_hub_config(path: Path) -> HubConfig:
         shadow_protocols_dir=_optional_path(hub, "shadow_protocols", base, path),
         maintenance=_get(hub, "maintenance", bool, path, False),
         referrals=_referrals(data, path),
+        log=_log(data, base, path),
     )
 
 
@@ -240,6 +258,15 @@ def _signing(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:
     signing = _table(data, "signing", path)
     return SigningFiles(
         cert=base / _get(signing, "cert", str, path), key=base / _get(signing, "key", str, path)
+    )
+
+
+def _log(data: dict[str, Any], base: Path, path: Path) -> LogSettings:
+    table = data.get("log", {})
+    return LogSettings(
+        key=_optional_path(table, "key", base, path),
+        witnesses=_optional_path(table, "witnesses", base, path),
+        checkpoint_seconds=float(_get(table, "checkpoint_seconds", (int, float), path, 10.0)),
     )
 
 

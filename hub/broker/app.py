@@ -27,6 +27,11 @@ from hub.directory.model import Directory, default_directory, load_directory
 from hub.envelope import build_envelope
 from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode
+from hub.log.checkpointer import Checkpointer
+from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, load_signer, load_witness_keys, write_key_pair
+from hub.log.note import NoteSigner
+from hub.log.routes import WitnessKeys, setup_log
+from hub.log.store import MessageLog
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
 from hub.referral.wiring import HUB_RETRYABLE, attach_referrals
@@ -93,6 +98,7 @@ def build_hub_app(
         max_workers=limits.verify_threads, thread_name_prefix="irt-crypto"
     )
     handlers: dict[str, object] = {}
+    log = MessageLog.open(config.data_dir / "log", clock=clock)
     service = MessageService(
         authority=HUB,
         signer=signer,
@@ -103,6 +109,7 @@ def build_hub_app(
         handlers=handlers,  # type: ignore[arg-type]  # filled below, before serving
         max_message_bytes=limits.max_message_bytes,
         retryable=HUB_RETRYABLE,
+        log=log,
     )
     outbound = delivery or HttpsDelivery(
         client_context(config.tls), connections_per_host=limits.connections_per_node
@@ -122,6 +129,17 @@ def build_hub_app(
 
     app = web.Application(
         middlewares=[error_middleware], client_max_size=limits.max_message_bytes * 2
+    )
+    # First in cleanup_ctx, so last to close: everything else may still log.
+    setup_log(
+        app,
+        log,
+        witnesses=WitnessKeys(
+            load_witness_keys(config.log.witnesses) if config.log.witnesses else ()
+        ),
+        checkpointer=Checkpointer(
+            log=log, signer=_log_signer(config), interval=config.log.checkpoint_seconds
+        ),
     )
     app[SERVICE_KEY] = service
     app[HEALTH_KEY] = HealthState(maintenance=config.maintenance)
@@ -161,6 +179,17 @@ def build_hub_app(
     app.router.add_get("/metrics", metrics_endpoint)
     app.router.add_get("/v1/directory", _directory)
     return app
+
+
+def _log_signer(config: HubConfig) -> NoteSigner:
+    """The log key: configured, or generated under the data folder on first start."""
+    if config.log.key is not None:
+        return load_signer(config.log.key)
+    folder = config.data_dir / "log"
+    key = folder / "log.key"
+    if not key.exists():
+        write_key_pair(folder, DEFAULT_LOG_ORIGIN)
+    return load_signer(key)
 
 
 def _node_urls(directory: Directory, config: HubConfig) -> dict[AuthorityCode, str]:

@@ -35,7 +35,6 @@ from hub.broker.shadow import decide_with_shadow
 from hub.clock import Clock
 from hub.directory.model import Directory
 from hub.disclosure import KNOWNTO_NS, Grant, decision_element, overdisclosure
-from hub.envelope import build_envelope
 from hub.errors import DeliveryFailure, IrtError, PolicyDenied, UnknownRecipient
 from hub.identifiers import AuthorityCode
 from hub.metrics import Metrics
@@ -186,9 +185,11 @@ class KnownToBroker:
             correlation_id=query.header.message_id,
             expires=deadline,
         )
-        raw = await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        raw = await self.service.sign_and_record(header, body, decision_digest=decision.digest())
         grant = Grant(level=decision.level, categories=decision.categories, deadline=deadline)
-        return _Forward(raw=raw, message_id=header.message_id, grant=grant)
+        return _Forward(
+            raw=raw, message_id=header.message_id, grant=grant, decision_digest=decision.digest()
+        )
 
     async def _check_answer(
         self, target: AuthorityCode, forward: _Forward, status: int, body: bytes
@@ -199,6 +200,11 @@ class KnownToBroker:
             return TargetOutcome(
                 target, "error", f"unusable answer (HTTP {status}, {error.code}): {error.reason}"
             )
+        # Logged even when it is then withheld: an over-disclosing answer is
+        # exactly the evidence an auditor needs.
+        await self.service.record(
+            answer.raw, answer.header, "in", decision_digest=forward.decision_digest
+        )
         problem = _answer_problem(answer, target, forward, status)
         if problem is not None:
             return TargetOutcome(target, "error", problem)
@@ -249,6 +255,7 @@ class _Forward:
     raw: bytes
     message_id: str
     grant: Grant
+    decision_digest: str
 
 
 def _result_body(outcomes: list[TargetOutcome]) -> etree._Element:

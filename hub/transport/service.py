@@ -33,6 +33,8 @@ from hub.errors import (
     TooLarge,
 )
 from hub.identifiers import HUB, AuthorityCode, MessageId
+from hub.log.entry import Direction, LogEntry
+from hub.log.store import MessageLog
 from hub.metrics import CONTENT_TYPE_LATEST, Metrics
 from hub.replay import Sighting
 from hub.signing import Signer
@@ -99,6 +101,9 @@ class MessageService:
     """Classes whose handlers answer a retry (same MessageID, same bytes) with
     the original answer, as AS4 duplicate elimination does; a retry of any
     other class is refused as ``duplicate-message``."""
+    log: MessageLog | None = None
+    """The hub's message log (SPEC §8): every message received or sent is
+    appended, durably, before it is answered or sent. Nodes keep none."""
     _loop_time: Callable[[], float] = field(default=time.perf_counter)
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -111,6 +116,7 @@ class MessageService:
         message = await self.run(self.verifier.verify_envelope, raw, tls_authority=tls_authority)
         request[_MESSAGE_CLASS] = message.header.message_class
         request[_CORRELATION] = message.header.message_id
+        await self.record(message.raw, message.header, "in")
         if (
             message.sighting is Sighting.RETRY
             and message.header.message_class not in self.retryable
@@ -138,7 +144,7 @@ class MessageService:
         return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
 
     async def sign_reply(self, message: VerifiedMessage, reply: Reply) -> bytes:
-        """Sign ``reply`` as the answer to ``message``."""
+        """Sign ``reply`` as the answer to ``message``, logged before it is sent."""
         header = self.header(
             message_class=etree.QName(reply.body).localname,
             qualifier=reply.qualifier,
@@ -146,7 +152,35 @@ class MessageService:
             correlation_id=message.header.message_id,
             expires=reply.expires,
         )
-        return await self.run(self.signer.sign, build_envelope(header, reply.body))
+        return await self.sign_and_record(header, reply.body)
+
+    async def sign_and_record(
+        self, header: Header, body: etree._Element, *, decision_digest: str | None = None
+    ) -> bytes:
+        """Sign ``body`` under ``header`` off the event loop and log it as sent.
+
+        Returns only once the log holds the leaf durably; raises
+        ``InternalError`` if it cannot, and then the message must not be sent.
+        """
+        raw = await self.run(self.signer.sign, build_envelope(header, body))
+        await self.record(raw, header, "out", decision_digest=decision_digest)
+        return raw
+
+    async def record(
+        self,
+        raw: bytes,
+        header: Header,
+        direction: Direction,
+        *,
+        decision_digest: str | None = None,
+    ) -> None:
+        """Append one message to the log (a no-op for a party without one)."""
+        if self.log is None:
+            return
+        entry = LogEntry.for_message(
+            raw, header, direction=direction, decision_digest=decision_digest, at=self.clock.now()
+        )
+        await self.log.append(entry, raw)
 
     def header(
         self,
@@ -182,7 +216,15 @@ class MessageService:
             if (correlation := request.get(_CORRELATION))
             else None,
         )
-        return await self.run(self.signer.sign, build_envelope(header, body))
+        raw = await self.run(self.signer.sign, build_envelope(header, body))
+        try:
+            await self.record(raw, header, "out")
+        except IrtError:
+            # The error must still reach the sender: an error acknowledges
+            # nothing, so sending it unlogged loses nothing; the log failure
+            # itself is reported here and by /healthz.
+            _LOG.exception("cannot log the error envelope %s", header.message_id)
+        return raw
 
     async def _read_body(self, request: web.Request) -> bytes:
         content_type = request.content_type

@@ -17,14 +17,17 @@ from datetime import timedelta
 import aiohttp
 import pytest
 import pytest_asyncio
+from click.testing import CliRunner
 from lxml import etree
 
+from hub.cli import main
 from hub.client import ChildQuery, KnownToClient
 from hub.clock import SystemClock
 from hub.demo.scenario import DOWN, QUERIES, SLOW
 from hub.demo.world import DemoOptions, DemoWorld, prepare
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.identifiers import HUB, AuthorityCode
+from hub.log.routes import LOG_KEY
 from hub.pki.trust import TrustStore
 from hub.signing import Signer
 from hub.transport.service import SERVICE_KEY
@@ -148,6 +151,41 @@ async def test_requester_verifies_each_node_answer_alone(
     tampered = node_answer.replace(b"Family Support Team", b"Family Support Tean")
     with pytest.raises(Exception, match="changed after signing"):
         verifier.verify_envelope(tampered)
+
+
+async def test_every_message_is_logged_and_the_log_audits(
+    world: DemoWorld, options: DemoOptions, lambeth: KnownToClient
+) -> None:
+    log = world.apps[HUB][LOG_KEY]
+    before = log.size()
+    await _ask(lambeth, UNKNOWN, scope=None, targets=(SOUTHWARK, CROYDON))
+    # Nodes publish their service catalogues meanwhile; only this query counts.
+    entries = [log.entry(index) for index in range(before, log.size())]
+    entries = [e for e in entries if e.message_class.startswith("KnownTo")]
+    assert sorted((e.direction, e.message_class) for e in entries) == [
+        ("in", "KnownToQuery"),
+        ("in", "KnownToResponse"),
+        ("in", "KnownToResponse"),
+        ("out", "KnownToForward"),
+        ("out", "KnownToForward"),
+        ("out", "KnownToResult"),
+    ]
+    forwards = [e for e in entries if e.message_class == "KnownToForward"]
+    assert all(e.decision_digest for e in forwards)
+    responses = [e for e in entries if e.message_class == "KnownToResponse"]
+    assert {e.decision_digest for e in responses} == {e.decision_digest for e in forwards}
+    state = options.workdir / "hub" / "state" / "log"
+    result = CliRunner().invoke(
+        main,
+        [
+            "audit", "verify", "--log", str(state),
+            "--trust-root", str(options.pki.root_cert), "--crl", str(options.pki.crl),
+            "--log-key", str(state / "log.pub"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    verified = int(result.output.split("messages verified:")[1].split()[0])
+    assert verified >= log.size() - 1 >= before + 5
 
 
 # ------------------------------------------------------------ bad input at the hub
