@@ -1,0 +1,309 @@
+"""Attacks on a borough node: forged, relayed and tampered ``KnownToForward`` messages.
+
+A real node (``build_node_app``, Southwark, a one-child index) on loopback
+over mutual TLS. The forwards are built here and signed with the dev PKI's
+real keys: the HUB's for a genuine forward, a borough's for a forged one.
+A node trusts only the hub to forward, and trusts the hub's routing but never
+its word about who asked: the requester's original query is verified on its
+own. Each refusal is asserted by HTTP status, SPEC §5 code and reason.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import aiohttp
+import pytest
+import pytest_asyncio
+from aiohttp import web
+from lxml import etree
+
+from adapters.index.fields import LocalId
+from adapters.index.memory import MemoryChildIndex
+from adapters.index.model import ChildRecord
+from adapters.node.app import build_node_app
+from hub.client import ChildQuery
+from hub.clock import SystemClock
+from hub.config import NodeConfig, SigningFiles
+from hub.disclosure import KNOWNTO_NS, decision_element
+from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope, read_header
+from hub.identifiers import HUB, AuthorityCode
+from hub.pki.certificates import issue_root
+from hub.pki.issuing import issue_certificate, new_key
+from hub.pki.layout import PkiLayout
+from hub.pki.profile import ROOT_NAME, describe
+from hub.pki.trust import TrustStore
+from hub.policy.decision import Basis, Decision
+from hub.signing import Signer
+from hub.transport.tls import TlsFiles, client_context, server_context
+from hub.verify import EnvelopeVerifier, VerifiedMessage
+from hub.xmlparse import parse_untrusted
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+HOST = "127.0.0.1"
+LAMBETH = AuthorityCode("E09000022")
+SOUTHWARK = AuthorityCode("E09000028")
+_K = f"{{{KNOWNTO_NS}}}"
+AMARA = ChildQuery(("Amara",), "Okafor", date(2012, 3, 9), nhs_number="9434765919")
+
+
+def _tls(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
+    return TlsFiles(pki.tls_cert(code), pki.tls_key(code), pki.root_cert, pki.crl)
+
+
+def _decision(outcome: str = "permit") -> Decision:
+    """What the hub decided; the node reads only the outcome, level and categories."""
+    permitted = outcome == "permit"
+    return Decision(
+        outcome=outcome,  # type: ignore[arg-type]
+        level="existence" if permitted else "none",
+        categories=frozenset(),
+        obligations=None,
+        basis=(
+            Basis(
+                side="responder",
+                authority=SOUTHWARK,
+                isp_id=f"isp-{SOUTHWARK}",
+                version=1,
+                digest="0" * 64,
+                kind="permit" if permitted else "no-rule",
+                rule_ids=("p",) if permitted else (),
+            ),
+        ),
+        reason="test decision",
+    )
+
+
+@dataclass
+class Node:
+    """Southwark's node and the parties that talk to it."""
+
+    pki: PkiLayout
+    url: str
+    workdir: Path
+    _sessions: dict[AuthorityCode, aiohttp.ClientSession] = field(default_factory=dict)
+
+    def signer(self, code: AuthorityCode) -> Signer:
+        return Signer.from_files(self.pki.signing_key(code), self.pki.signing_cert(code))
+
+    def query(self, signer: Signer | None = None) -> bytes:
+        """Lambeth's signed query about Amara (or one signed by ``signer`` in Lambeth's name)."""
+        header = Header(
+            message_class="KnownToQuery",
+            qualifier="request",
+            sender=Party(LAMBETH),
+            recipients=(Recipient(authority=SOUTHWARK),),
+            created=SystemClock().now(),
+            on_behalf_of=Practitioner("lam-sw-0142", "Social worker", "social-care"),
+            purpose="child-protection-s47",
+            consent="not-required",
+        )
+        return (signer or self.signer(LAMBETH)).sign(build_envelope(header, AMARA.body()))
+
+    def forward(
+        self,
+        original: bytes,
+        *,
+        signed_by: AuthorityCode = HUB,
+        sender: AuthorityCode | None = None,
+        outcome: str = "permit",
+        correlation: Callable[[bytes], str] | None = None,
+    ) -> bytes:
+        """A ``KnownToForward`` carrying ``original``, built as the hub builds one."""
+        now = SystemClock().now()
+        deadline = now + timedelta(seconds=5)
+        body = etree.Element(_K + "KnownToForward", nsmap={"kt": KNOWNTO_NS})
+        body.append(decision_element(_K + "Decision", _decision(outcome), deadline=deadline))
+        etree.SubElement(body, _K + "OriginalMessage").text = base64.b64encode(original).decode()
+        header = Header(
+            message_class="KnownToForward",
+            qualifier="request",
+            sender=Party(sender or signed_by),
+            recipients=(Recipient(authority=SOUTHWARK),),
+            created=now,
+            correlation_id=read_header(parse_untrusted(original)).message_id
+            if correlation is None
+            else correlation(original),  # type: ignore[arg-type]
+            expires=deadline,
+        )
+        return self.signer(signed_by).sign(build_envelope(header, body))
+
+    async def post(self, body: bytes, *, tls_as: AuthorityCode = HUB) -> tuple[int, bytes]:
+        if tls_as not in self._sessions:
+            connector = aiohttp.TCPConnector(ssl=client_context(_tls(self.pki, tls_as)))
+            self._sessions[tls_as] = aiohttp.ClientSession(connector=connector)
+        headers = {"Content-Type": "application/xml"}
+        async with self._sessions[tls_as].post(self.url, data=body, headers=headers) as answer:
+            return answer.status, await answer.read()
+
+    def verify(self, body: bytes) -> VerifiedMessage:
+        """``body`` verified as signed by Southwark."""
+        message = EnvelopeVerifier(
+            trust=TrustStore.from_files(self.pki.root_cert, self.pki.crl)
+        ).verify_envelope(body)
+        assert message.document.signer == SOUTHWARK
+        return message
+
+    def error(self, body: bytes) -> tuple[str, str]:
+        message = self.verify(body)
+        assert message.body.tag == f"{{{ENV_NS}}}Error"
+        return message.body.get("code") or "", message.body.text or ""
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            await session.close()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def node(dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Node]:
+    workdir = tmp_path_factory.mktemp("node-attacks")
+    config = NodeConfig(
+        authority=SOUTHWARK,
+        node_id="southwark-irt",
+        listen_host=HOST,
+        listen_port=0,
+        index=workdir / "unused.sqlite",
+        hub_url="https://127.0.0.1:1/v1/messages",
+        tls=_tls(dev_pki, SOUTHWARK),
+        signing=SigningFiles(dev_pki.signing_cert(SOUTHWARK), dev_pki.signing_key(SOUTHWARK)),
+        data_dir=workdir / "node",
+    )
+    amara = ChildRecord(
+        local_id=LocalId("SWK-1"),
+        given_names=("Amara",),
+        family_name="Okafor",
+        other_names=(),
+        birth_date=date(2012, 3, 9),
+        sex="female",
+        postcode=None,
+        address=None,
+        nhs_number="9434765919",
+        upn=None,
+    )
+    runner = web.AppRunner(build_node_app(config, index=MemoryChildIndex([amara])), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, HOST, 0, ssl_context=server_context(config.tls))
+    await site.start()
+    live = Node(dev_pki, f"https://{HOST}:{runner.addresses[0][1]}/v1/messages", workdir)
+    yield live
+    await live.close()
+    await runner.cleanup()
+
+
+async def test_the_hubs_own_forward_is_answered(node: Node) -> None:
+    status, body = await node.post(node.forward(node.query()))
+    assert status == 200
+    answer = node.verify(body)
+    assert answer.header.message_class == "KnownToResponse"
+    assert answer.body.findtext(_K + "Status") == "known"
+
+
+async def test_forward_from_a_borough_is_sender_mismatch(node: Node) -> None:
+    forged = node.forward(node.query(), signed_by=LAMBETH)
+    status, body = await node.post(forged, tls_as=LAMBETH)
+    assert status == 403
+    assert node.error(body) == ("sender-mismatch", "only the hub may forward queries to a node")
+
+
+async def test_borough_signed_forward_claiming_to_be_from_the_hub_is_sender_mismatch(
+    node: Node,
+) -> None:
+    forged = node.forward(node.query(), signed_by=LAMBETH, sender=HUB)
+    status, body = await node.post(forged, tls_as=LAMBETH)
+    assert status == 403
+    assert node.error(body) == (
+        "sender-mismatch",
+        f"message says From HUB but is signed with a certificate of {LAMBETH}",
+    )
+
+
+async def test_borough_signed_forward_relayed_over_the_hubs_tls_is_sender_mismatch(
+    node: Node,
+) -> None:
+    forged = node.forward(node.query(), signed_by=LAMBETH)
+    status, body = await node.post(forged, tls_as=HUB)
+    assert status == 403
+    assert node.error(body) == (
+        "sender-mismatch",
+        f"TLS client certificate names HUB but the message is signed by {LAMBETH}",
+    )
+
+
+async def test_tampered_original_query_is_signature_invalid(node: Node) -> None:
+    tampered = node.query().replace(b"Okafor", b"Okafur")
+    status, body = await node.post(node.forward(tampered))
+    assert status == 403
+    assert node.error(body) == (
+        "signature-invalid",
+        "the signed content was changed after signing (reference digest does not match)",
+    )
+
+
+async def test_original_query_signed_under_a_look_alike_root_is_untrusted(node: Node) -> None:
+    now = datetime.now(UTC)
+    attacker_key = new_key()
+    attacker_root = issue_root(
+        attacker_key, not_before=now - timedelta(days=1), not_after=now + timedelta(days=30)
+    )
+    key = new_key()
+    certificate = issue_certificate(
+        attacker_root,
+        attacker_key,
+        party=LAMBETH,
+        kind="signing",
+        public_key=key.public_key(),
+        not_before=now - timedelta(days=1),
+        not_after=now + timedelta(days=30),
+    )
+    forged = node.query(Signer(key=key, chain=(certificate,)))
+    status, body = await node.post(node.forward(forged))
+    assert status == 403
+    assert node.error(body) == (
+        "untrusted-certificate",
+        f"certificate {describe(certificate)} does not chain to the London root CA: no pinned "
+        f"root or supplied intermediate named '{ROOT_NAME.rfc4514_string()}' verifies its "
+        "signature",
+    )
+
+
+async def test_forward_naming_another_query_is_schema_invalid(node: Node) -> None:
+    other = read_header(parse_untrusted(node.query())).message_id
+    forward = node.forward(node.query(), correlation=lambda _: other)
+    status, body = await node.post(forward)
+    assert status == 400
+    assert node.error(body) == (
+        "schema-invalid",
+        "the forward's CorrelationID does not name the query it carries",
+    )
+
+
+async def test_forward_carrying_a_forward_is_schema_invalid(node: Node) -> None:
+    inner = node.forward(node.query())
+    status, body = await node.post(node.forward(inner))
+    assert status == 400
+    assert node.error(body) == ("schema-invalid", "the forwarded message is a KnownToForward")
+
+
+async def test_forward_under_a_deny_is_schema_invalid(node: Node) -> None:
+    status, body = await node.post(node.forward(node.query(), outcome="deny"))
+    assert status == 400
+    assert node.error(body) == ("schema-invalid", "a forwarded decision must be a permit")
+
+
+async def test_replayed_forward_is_a_duplicate(node: Node) -> None:
+    forward = node.forward(node.query())
+    first, _ = await node.post(forward)
+    assert first == 200
+    status, body = await node.post(forward)
+    assert status == 409
+    message_id = read_header(parse_untrusted(forward)).message_id
+    assert node.error(body) == (
+        "duplicate-message",
+        f"KnownToForward {message_id} was already received and answered; "
+        "ask again with a new MessageID",
+    )
