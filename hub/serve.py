@@ -16,10 +16,14 @@ from aiohttp import web
 
 from hub.transport.tls import TlsFiles, server_context
 
-__all__ = ["SHUTDOWN_GRACE_SECONDS", "serve_forever"]
+__all__ = ["KEEPALIVE_SECONDS", "SHUTDOWN_GRACE_SECONDS", "serve_forever"]
 
 SHUTDOWN_GRACE_SECONDS: Final = 10.0
 """How long requests in flight may take to finish after a stop signal."""
+
+KEEPALIVE_SECONDS: Final = 75.0
+"""How long an idle or half-sent connection is kept: aiohttp's default of an
+hour lets a peer that trickles a request head hold a connection for ever."""
 
 
 async def serve_forever(
@@ -31,7 +35,12 @@ async def serve_forever(
     announce: Callable[[str], None] = print,
 ) -> None:
     """Serve ``app`` on ``host:port`` with mutual TLS until SIGINT or SIGTERM."""
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE_SECONDS)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        shutdown_timeout=SHUTDOWN_GRACE_SECONDS,
+        keepalive_timeout=KEEPALIVE_SECONDS,
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, ssl_context=server_context(tls))

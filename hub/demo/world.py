@@ -37,6 +37,7 @@ from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.policy.engine import protocol_files
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
+from hub.serve import KEEPALIVE_SECONDS
 from hub.transport.tls import TlsFiles, server_context
 
 __all__ = ["DemoOptions", "DemoWorld", "prepare"]
@@ -185,7 +186,7 @@ class DemoWorld:
         await self._serve(self.apps[HUB], config.tls, port=self._hub_port)
 
     async def _serve(self, app: web.Application, tls: TlsFiles, *, port: int = 0) -> int:
-        runner = web.AppRunner(app, access_log=None)
+        runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
         self._runners.append(runner)
         site = web.TCPSite(runner, _HOST, port, ssl_context=server_context(tls))
