@@ -19,7 +19,7 @@ from aiohttp import web
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
-from adapters.synthetic.catalogues import demo_catalogue
+from adapters.synthetic.catalogues import demo_catalogue, write_demo_catalogue
 from hub.broker.app import build_hub_app
 from hub.client import ChildQuery
 from hub.clock import Clock, SystemClock
@@ -103,6 +103,8 @@ class ReferralWorld:
     """Every party's clock (hub, nodes, borough clients); the system clock by default."""
     wrap_delivery: Callable[[Delivery], Delivery] | None = None
     """Wraps the hub's HTTPS delivery (failure injection)."""
+    publish_at_start: bool = False
+    """Give each node a synthetic catalogue file, published by the node when it starts."""
     down: tuple[AuthorityCode, ...] = ()
     """Authorities whose node is not started (its port stays closed)."""
     hub_url: str = ""
@@ -151,9 +153,14 @@ class ReferralWorld:
             tls=tls_files(self.pki, code),
             signing=signing_files(self.pki, code),
             data_dir=self.workdir / "nodes" / code,
+            catalogue=self._catalogue_file(code) if self.publish_at_start else None,
         )
         app = build_node_app(config, index=MemoryChildIndex([]), clock=self.clock)
         self._nodes[code] = await _serve(app, config.tls, port)
+
+    def _catalogue_file(self, code: AuthorityCode) -> Path:
+        path = self.workdir / "nodes" / code / "services.xml"
+        return write_demo_catalogue(code, path, published=datetime.now(UTC))
 
     async def stop_node(self, code: AuthorityCode) -> None:
         """Stop ``code``'s node; its port refuses connections until started again."""
