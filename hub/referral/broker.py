@@ -38,7 +38,6 @@ from lxml import etree
 
 from hub.clock import Clock
 from hub.disclosure import decision_element, level_rank
-from hub.envelope import build_envelope
 from hub.errors import DuplicateMessage, PolicyDenied, UnknownRecipient
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.policy.decision import Decision
@@ -168,8 +167,8 @@ class ReferralBroker:
             correlation_id=update.referral_id,
             expires=deadline,
         )
-        relay = await self.service.run(
-            self.service.signer.sign, build_envelope(relay_header, message.body)
+        relay = await self.service.sign_and_record(
+            relay_header, message.body, decision_digest=referral.decision_digest
         )
         ack = await self._sign(
             receipt_body(
@@ -275,7 +274,9 @@ class ReferralBroker:
         body = forward_body(
             decision_element(_R + "Decision", decision, deadline=deliver_by), message.raw
         )
-        payload = await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        payload = await self.service.sign_and_record(
+            header, body, decision_digest=decision.digest()
+        )
         return Outgoing(
             referral_id=message.header.message_id,
             kind="forward",
@@ -302,7 +303,7 @@ class ReferralBroker:
             correlation_id=correlation_id,
             expires=expires,
         )
-        return await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        return await self.service.sign_and_record(header, body)
 
 
 def _single_target(message: VerifiedMessage) -> AuthorityCode:

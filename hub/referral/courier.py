@@ -35,7 +35,6 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from hub.clock import Clock
-from hub.envelope import build_envelope
 from hub.errors import DeliveryFailure, InternalError, IrtError
 from hub.identifiers import AuthorityCode
 from hub.referral.messages import REFERRAL_NS, failure_body
@@ -157,6 +156,8 @@ class Courier:
             message = await self.service.run(self.answers.verify_envelope, answer.body)
         except IrtError as error:
             return f"unusable answer (HTTP {answer.status}, {error.code}): {error.reason}", False
+        # Logged (SPEC §8) whatever it says: a refusal is evidence too.
+        await self.service.record(message.raw, message.header, "in")
         header = message.header
         if header.message_class == "Error" and _answers(message, outgoing) is None:
             code = message.body.get("code", "internal-error")
@@ -207,7 +208,7 @@ class Courier:
             attempts=item.attempts,
             last_attempt=now,
         )
-        payload = await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        payload = await self.service.sign_and_record(header, body)
         return Outgoing(
             referral_id=forward.referral_id,
             kind="failure",

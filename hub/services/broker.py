@@ -28,7 +28,7 @@ from typing import Final
 from lxml import etree
 
 from hub.clock import Clock
-from hub.envelope import body_of, build_envelope, format_time
+from hub.envelope import body_of, format_time
 from hub.errors import StaleMessage, UnknownRecipient
 from hub.identifiers import AuthorityCode
 from hub.services.catalogue import DIRECTORY_NS, Catalogue, Service, parse_catalogue
@@ -155,7 +155,7 @@ class ServiceDirectory:
             # sender may repeat one (hub/replay.py).
             expires=self.clock.now() + _RECEIPT_LIFETIME,
         )
-        return await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        return await self.service.sign_and_record(header, body)
 
 
 _STORED_LIMITS: Final = XmlLimits(max_bytes=16 * 1024 * 1024)

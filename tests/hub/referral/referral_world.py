@@ -28,6 +28,8 @@ from hub.envelope import Practitioner
 from hub.errors import DeliveryTimeout, RecipientUnavailable
 from hub.exchange import HubExchange
 from hub.identifiers import HUB, AuthorityCode
+from hub.log.routes import LOG_KEY
+from hub.log.store import MessageLog
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.referral.client import ReferralClient, ReferralDraft
@@ -198,6 +200,12 @@ class ReferralWorld:
         """The hub's referral parts (stores, directory, courier)."""
         assert self._hub_app is not None
         return self._hub_app[REFERRALS_KEY]
+
+    @property
+    def hub_log(self) -> MessageLog:
+        """The hub's message log (SPEC §8)."""
+        assert self._hub_app is not None
+        return self._hub_app[LOG_KEY]
 
     def exchange(self, code: AuthorityCode) -> HubExchange:
         """A borough system's signed conversation with the hub."""

@@ -357,3 +357,21 @@ async def test_search_honours_max_results(world: ReferralWorld) -> None:
     )
     assert 0 < len(found) <= 3
     assert {f.service.type for f in found} == {"domestic-abuse"}
+
+
+async def test_every_referral_message_is_in_the_hubs_log(world: ReferralWorld) -> None:
+    log = world.hub_log
+    before = log.size()
+    prepared = await _refer(world)
+    await wait_until(lambda: _delivered(world, prepared.message_id))
+    entries = [log.entry(index) for index in range(before, log.size())]
+    seen = {(e.message_class, e.direction, e.sender) for e in entries}
+    assert ("Referral", "in", LAMBETH) in seen
+    assert ("ReferralReceipt", "out", HUB) in seen
+    assert ("ReferralForward", "out", HUB) in seen
+    assert ("ReferralReceipt", "in", SOUTHWARK) in seen  # the node's receipt
+    (forward,) = [e for e in entries if e.message_class == "ReferralForward"]
+    stored = world.hub.store.get(prepared.message_id)
+    assert stored is not None
+    assert forward.decision_digest == stored.decision_digest
+
