@@ -26,6 +26,7 @@ __all__ = [
     "LogSettings",
     "NodeConfig",
     "SigningFiles",
+    "WitnessSettings",
     "load_hub_config",
     "load_node_config",
 ]
@@ -72,6 +73,18 @@ class Limits:
             )
         if self.max_message_bytes < 4096:
             raise ConfigError("max_message_bytes below 4096 cannot hold a signed envelope")
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessSettings:
+    """``[witness]`` of a node: witnessing the hub's log (SPEC §8)."""
+
+    key: Path
+    """This node's cosignature/v1 signer key (``irthub log keygen --witness``)."""
+    log_key: Path
+    """The hub log's verifier key (its ``log.pub``): the only log key cosigned."""
+    interval_seconds: float = 10.0
+    """How often the node fetches a new checkpoint to cosign."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +155,8 @@ class NodeConfig:
     limits: Limits = field(default_factory=Limits)
     answer_delay_seconds: float = 0.0
     """Failure injection for demos and tests: wait this long before answering."""
+    witness: WitnessSettings | None = None
+    """``[witness]``: cosign the hub's log checkpoints; default off."""
     catalogue: Path | None = None
     """``[node] catalogue``: the node's ``ServiceCatalogue`` file, published to
     the hub at start; default none (nothing published)."""
@@ -187,6 +202,7 @@ def load_node_config(path: Path) -> NodeConfig:
         data_dir=base / _get(node, "data_dir", str, path, "node-data"),
         limits=_limits(data, path),
         answer_delay_seconds=float(_get(node, "answer_delay_seconds", (int, float), path, 0.0)),
+        witness=_witness(data, base, path),
         catalogue=_optional_path(node, "catalogue", base, path),
     )
 
@@ -258,6 +274,17 @@ def _signing(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:
     signing = _table(data, "signing", path)
     return SigningFiles(
         cert=base / _get(signing, "cert", str, path), key=base / _get(signing, "key", str, path)
+    )
+
+
+def _witness(data: dict[str, Any], base: Path, path: Path) -> WitnessSettings | None:
+    table = data.get("witness")
+    if table is None:
+        return None
+    return WitnessSettings(
+        key=base / _get(table, "key", str, path),
+        log_key=base / _get(table, "log_key", str, path),
+        interval_seconds=float(_get(table, "interval_seconds", (int, float), path, 10.0)),
     )
 
 

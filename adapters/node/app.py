@@ -28,6 +28,7 @@ from adapters.index.base import ChildIndex
 from adapters.matching.matcher import find
 from adapters.node.response import response_body
 from adapters.node.subject_xml import subject_from_element
+from adapters.node.witnessing import WITNESS_KEY, attach_witness
 from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals
 from hub.clock import Clock, SystemClock
 from hub.config import NodeConfig
@@ -145,6 +146,7 @@ def build_node_app(
         seen.close()
 
     app.cleanup_ctx.append(resources)
+    attach_witness(app, config=config, metrics=service.metrics, clock=clock)
     attach_node_referrals(app, handlers, config=config, service=service)  # type: ignore[arg-type]
     app.router.add_post("/v1/messages", service.handle)
     app.router.add_get("/healthz", _health)
@@ -160,4 +162,10 @@ def _decode(text: str | None) -> bytes:
 
 
 async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok", "authority": request.app[SERVICE_KEY].authority})
+    authority = request.app[SERVICE_KEY].authority
+    witness = request.app.get(WITNESS_KEY)
+    if witness is not None and witness.alarm:
+        # An inconsistent hub checkpoint: the log may have forked or been rewritten.
+        body = {"status": "alarm", "authority": authority, "alarm": witness.alarm_reason}
+        return web.json_response(body, status=503)
+    return web.json_response({"status": "ok", "authority": authority})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from hub.demo.report import answer_table
 from hub.demo.scenario import DOWN, QUERIES, REQUESTER, SLOW
 from hub.demo.world import DemoOptions, DemoWorld, prepare
 from hub.envelope import Practitioner
+from hub.identifiers import HUB
+from hub.log.routes import LOG_KEY
 
 __all__ = ["command"]
 
@@ -38,6 +41,8 @@ def command(workdir: Path, children: int, fresh: bool, keep_running: bool) -> No
     other boroughs, an unknown child and an ambiguous one — with Bromley's
     node down and Wandsworth's too slow — and prints one table per query.
     """
+    # The demo tells its own story on stdout; only errors from the servers show.
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     if fresh and workdir.exists():
         shutil.rmtree(workdir)
     options = DemoOptions(
@@ -65,7 +70,37 @@ async def _run(options: DemoOptions, *, keep_running: bool) -> None:
             )
             click.echo(answer_table(answer))
             click.echo("")
+        await _show_log(world, options)
         if keep_running:
             click.echo("Running; press Ctrl-C to stop.")
             await asyncio.Event().wait()
     click.echo("Stopped cleanly.")
+
+
+async def _show_log(world: DemoWorld, options: DemoOptions) -> None:
+    """Wait for the boroughs to cosign the latest checkpoint, then say how to audit it."""
+    log = world.apps[HUB][LOG_KEY]
+    checkpoint = None
+    for _ in range(_COSIGN_WAIT_ROUNDS):
+        checkpoint = log.latest_checkpoint()
+        if checkpoint is not None and log.cosignatures(checkpoint.size):
+            break
+        await asyncio.sleep(0.5)
+    click.echo("== The signed message log")
+    click.echo(f"   {log.size()} messages logged (metadata and digests only, no personal data).")
+    if checkpoint is not None:
+        cosigners = len(log.cosignatures(checkpoint.size))
+        click.echo(
+            f"   Latest checkpoint covers {checkpoint.size} of them, "
+            f"cosigned by {cosigners} borough witnesses."
+        )
+    pki = options.pki
+    click.echo("   An auditor checks it offline, trusting only the root CA and the log key:")
+    click.echo(
+        f"     irthub audit verify --log {options.log_dir} --trust-root {pki.root_cert} "
+        f"--crl {pki.crl} --log-key {options.log_dir / 'log.pub'}\n"
+    )
+
+
+_COSIGN_WAIT_ROUNDS = 20
+"""Half-second rounds to wait for the first cosignatures (witnesses poll every 2 s)."""

@@ -33,6 +33,7 @@ from hub.config import load_hub_config, load_node_config
 from hub.demo.scenario import PLANTED
 from hub.directory import default_directory
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
+from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.policy.engine import protocol_files
@@ -64,6 +65,11 @@ class DemoOptions:
     def pki(self) -> PkiLayout:
         """The working directory's PKI."""
         return PkiLayout(self.workdir / "pki")
+
+    @property
+    def log_dir(self) -> Path:
+        """The hub's message log (and its key, made before the hub first starts)."""
+        return self.workdir / "hub" / "state" / "log"
 
     def node_dir(self, code: AuthorityCode) -> Path:
         """One node's folder: its index, config and state."""
@@ -97,6 +103,7 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
         catalogue = options.node_dir(code) / "services.xml"
         if not catalogue.exists():  # published by the node at start, dated then
             write_demo_catalogue(code, catalogue, published=SystemClock().now(), seed=options.seed)
+    _prepare_log_keys(options, progress)
     signed = options.workdir / "protocols"
     if not _protocols_signed(signed, layout):
         progress("signing the 33 information sharing protocols, each with its authority's key")
@@ -210,6 +217,11 @@ answer_delay_seconds = {delay}
 catalogue = "services.xml"
 
 {_key_tables(self.options.pki, code, folder)}
+
+[witness]
+key = "witness/witness.key"
+log_key = "{os.path.relpath(self.options.log_dir / "log.pub", folder)}"
+interval_seconds = 2
 """
         path = folder / "node.toml"
         path.write_text(text)
@@ -228,6 +240,10 @@ protocols = "../protocols"
 
 {_key_tables(self.options.pki, HUB, folder)}
 
+[log]
+witnesses = "witnesses.txt"
+checkpoint_seconds = 2
+
 [limits]
 query_deadline_seconds = {self.options.deadline_seconds}
 
@@ -237,6 +253,23 @@ query_deadline_seconds = {self.options.deadline_seconds}
         path = folder / "hub.toml"
         path.write_text(text)
         return path
+
+
+def _prepare_log_keys(options: DemoOptions, progress: Callable[[str], None]) -> None:
+    """The hub's log key and a witness key per node, and the hub's list of witnesses."""
+    if not (options.log_dir / "log.key").exists():
+        progress("making the hub's log key and a witness key for each borough node")
+        write_key_pair(options.log_dir, DEFAULT_LOG_ORIGIN)
+    public_keys = []
+    for code in options.authorities:
+        folder = options.node_dir(code) / "witness"
+        if not (folder / "witness.key").exists():
+            write_key_pair(folder, f"{code.lower()}.witness.london-irt.example", witness=True)
+        public_keys.append((folder / "witness.pub").read_text().strip())
+    witnesses = options.workdir / "hub" / "witnesses.txt"
+    witnesses.write_text(
+        "# Borough nodes whose cosignatures the hub accepts.\n" + "\n".join(public_keys) + "\n"
+    )
 
 
 def _key_tables(layout: PkiLayout, code: AuthorityCode, folder: Path) -> str:
