@@ -8,6 +8,7 @@ signatures, XSDs, SQLite, HTTPS.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import time
@@ -153,7 +154,7 @@ async def test_requester_verifies_each_node_answer_alone(
         verifier.verify_envelope(tampered)
 
 
-async def test_every_message_is_logged_and_the_log_audits(
+async def test_every_message_is_logged_witnessed_and_audited(
     world: DemoWorld, options: DemoOptions, lambeth: KnownToClient
 ) -> None:
     log = world.apps[HUB][LOG_KEY]
@@ -174,13 +175,22 @@ async def test_every_message_is_logged_and_the_log_audits(
     assert all(e.decision_digest for e in forwards)
     responses = [e for e in entries if e.message_class == "KnownToResponse"]
     assert {e.decision_digest for e in responses} == {e.decision_digest for e in forwards}
-    state = options.workdir / "hub" / "state" / "log"
+    # The borough nodes witness the log: wait for a cosigned checkpoint.
+    for _ in range(40):
+        checkpoint = log.latest_checkpoint()
+        if checkpoint is not None and len(log.cosignatures(checkpoint.size)) >= 17:
+            break
+        await asyncio.sleep(0.25)
+    else:
+        pytest.fail("no checkpoint was cosigned by a quorum of borough witnesses")
+    state = options.log_dir
     result = CliRunner().invoke(
         main,
         [
             "audit", "verify", "--log", str(state),
             "--trust-root", str(options.pki.root_cert), "--crl", str(options.pki.crl),
             "--log-key", str(state / "log.pub"),
+            "--witnesses", str(options.workdir / "hub" / "witnesses.txt"), "--quorum", "17",
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
