@@ -4,8 +4,9 @@ The courier loops over the ``Outbox``:
 
 (1) on start it frees the leases its previous run held (a crash mid-attempt
     leaves rows claimed by a process that no longer exists);
-(2) it claims due rows, counting one attempt each before it posts, so a crash
-    during an attempt still counts it;
+(2) it claims due rows as delivery slots free up (``batch_size`` in flight
+    at most, so a slow node holds only its own rows), counting one attempt
+    each before it posts, so a crash during an attempt still counts it;
 (3) a row whose deadline has passed is not posted again: its bytes carry
     ``Expires`` at the deadline and would be refused;
 (4) it posts the row's signed bytes, the same bytes on every attempt, so the
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Mapping
@@ -88,38 +90,67 @@ class Courier:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver until cancelled. Storage failures are logged and retried after a poll."""
+        """Deliver until cancelled, ``batch_size`` rows in flight at most.
+
+        Rows are claimed as slots free up, so a slow node holds only its own
+        rows, never a whole batch. Storage failures are logged and retried
+        after a poll.
+        """
         await self.service.run(self.outbox.release, self.settings.worker_name)  # (1)
-        while True:
-            try:
-                handled = await self.run_once()
-            except IrtError:
-                _LOG.exception("outbox delivery round failed; retrying after a poll")
-                handled = 0
-            if handled >= self.settings.batch_size:
-                continue
-            await self._sleep()
+        in_flight: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                self._wake.clear()
+                free = self.settings.batch_size - len(in_flight)
+                items = await self._claim(free) if free > 0 else []
+                for item in items:
+                    task = asyncio.create_task(self._deliver(item))
+                    in_flight.add(task)
+                    task.add_done_callback(functools.partial(self._finished, in_flight))
+                if items and len(items) == free:
+                    continue  # perhaps more are due
+                await self._sleep()
+        finally:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+
+    def _finished(self, in_flight: set[asyncio.Task[None]], task: asyncio.Task[None]) -> None:
+        in_flight.discard(task)
+        self.wake()  # a slot is free
 
     async def run_once(self) -> int:
         """Claim one batch of due rows and deliver them concurrently; return how many."""
-        items = await self.service.run(  # (2)
-            self.outbox.claim,
-            owner=self.settings.worker_name,
-            now=self.clock.now(),
-            lease_seconds=self.settings.lease_seconds,
-            limit=self.settings.batch_size,
-        )
+        items = await self._claim(self.settings.batch_size)
         await asyncio.gather(*(self._deliver(item) for item in items))
         return len(items)
 
+    async def _claim(self, limit: int) -> list[OutboxItem]:
+        try:
+            return await self.service.run(  # (2)
+                self.outbox.claim,
+                owner=self.settings.worker_name,
+                now=self.clock.now(),
+                lease_seconds=self.settings.lease_seconds,
+                limit=limit,
+            )
+        except IrtError:
+            _LOG.exception("cannot claim outbox rows; retrying after a poll")
+            return []
+
     async def _sleep(self) -> None:
-        self._wake.clear()
-        due = await self.service.run(self.outbox.next_due)
+        due = await self._next_due()
         wait = self.settings.poll_seconds
         if due is not None:
             wait = min(wait, max((due - self.clock.now()).total_seconds(), 0.0))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), timeout=wait)
+
+    async def _next_due(self) -> datetime | None:
+        try:
+            return await self.service.run(self.outbox.next_due)
+        except IrtError:
+            return None
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:

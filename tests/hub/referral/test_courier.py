@@ -16,6 +16,7 @@ from typing import cast
 import pytest
 import pytest_asyncio
 from referral_world import (
+    CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
     SOUTHWARK,
@@ -188,3 +189,31 @@ async def test_a_restarted_hub_delivers_what_it_acknowledged(make_world: WorldFa
         await wait_until(lambda r=referral: _state(world, r.message_id) == "delivered")
     received = {r.referral_id for r in world.node_store(SOUTHWARK).received()}
     assert received == {r.message_id for r in prepared}
+
+
+async def test_a_slow_node_holds_only_its_own_referrals(make_world: WorldFactory) -> None:
+    made: list[ScriptedFaults] = []
+    settings = replace(FAST, attempt_timeout_seconds=2.5, lease_seconds=10, batch_size=4)
+    world = make_world(
+        authorities=(LAMBETH, SOUTHWARK, CROYDON), settings=settings, wrap_delivery=_injecting(made)
+    )
+    await world.start()
+    await world.publish_catalogues([SOUTHWARK, CROYDON])
+    made[0].scripts[world.node_urls[SOUTHWARK]] = ["slow"]
+    slow = await _refer(world)
+    client = world.referrals(LAMBETH)
+    others = [
+        client.prepare(
+            camhs_referral(to=CROYDON, service_id="croydon-camhs"),
+            practitioner=SOCIAL_WORKER,
+            purpose=PURPOSE,
+        )
+        for _ in range(6)
+    ]
+    for referral in others:
+        await client.submit(referral)
+    await wait_until(
+        lambda: all(_state(world, r.message_id) == "delivered" for r in others), timeout=2
+    )
+    assert _state(world, slow.message_id) == "queued"  # still waiting on Southwark
+    await wait_until(lambda: _state(world, slow.message_id) == "delivered")
