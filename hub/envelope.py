@@ -131,7 +131,11 @@ def parse_time(text: str) -> datetime:
 
 
 def build_envelope(header: Header, body: etree._Element) -> etree._Element:
-    """An unsigned ``env:Envelope`` element carrying ``header`` and a copy of ``body``."""
+    """An unsigned ``env:Envelope`` element carrying ``header`` and ``body``.
+
+    A ``body`` that sits in another tree is copied; a parentless one is moved
+    into the envelope, so build a fresh body per envelope.
+    """
     root = etree.Element(_E + "Envelope", nsmap={"env": ENV_NS})
     root.set("Version", ENVELOPE_VERSION)
     head = etree.SubElement(root, _E + "Header")
@@ -251,8 +255,9 @@ def _text(parent: etree._Element, name: str, value: str) -> None:
 
 
 def _copy(element: etree._Element) -> etree._Element:
-    # Appending would move the caller's element out of its own tree.
-    return copy.deepcopy(element)
+    # Appending would move the caller's element out of its own tree; a body
+    # built for this envelope alone (no parent) is taken as it is.
+    return element if element.getparent() is None else copy.deepcopy(element)
 
 
 def recipients_of(authorities: Sequence[AuthorityCode]) -> tuple[Recipient, ...]:

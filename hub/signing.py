@@ -10,7 +10,6 @@ the key type. The signer certificate and any intermediates travel in
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -93,7 +92,9 @@ class Signer:
             digest_algorithm=DigestAlgorithm.SHA256,
             c14n_algorithm=_EXC_C14N,
         )
-        signed = signer.sign(copy.deepcopy(root), key=self.key, cert=list(self.chain))
+        # signxml serialises and re-parses the element it is given, so
+        # ``root`` is never changed and needs no copy of ours.
+        signed = signer.sign(root, key=self.key, cert=list(self.chain))
         return etree.tostring(signed, encoding="UTF-8", xml_declaration=True)
 
 

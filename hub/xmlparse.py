@@ -108,7 +108,8 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     if encoding not in {"UTF-8", "UTF8"}:
         raise MalformedXml(f"document is encoded as {encoding}; only UTF-8 is accepted")
     # (5) no processing instructions, no XInclude
-    _refuse_processing_instructions(root)
+    if _may_hold_instructions(data):
+        _refuse_processing_instructions(root)
     # The namespace must be spelt out in the bytes unless character
     # references hide it, so the tree walk runs only when either may be there.
     maybe_xinclude = b"XInclude" in data or b"&#" in data
@@ -121,6 +122,17 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     if element_count > limits.max_elements:
         raise TooLarge(f"document has {element_count} elements; the limit is {limits.max_elements}")
     return root
+
+
+def _may_hold_instructions(data: bytes) -> bool:
+    """False when no ``<?`` follows the XML declaration: then no PI can exist.
+
+    A PI is markup, so its ``<?`` stands in the bytes as written (inside text
+    it would have to be escaped); the tree walk runs only when one might.
+    """
+    body = data.removeprefix(b"\xef\xbb\xbf")
+    start = body.find(b"?>") + 2 if body.startswith(b"<?xml") else 0
+    return body.find(b"<?", start) != -1
 
 
 def _refuse_processing_instructions(root: etree._Element) -> None:

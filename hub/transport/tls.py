@@ -9,15 +9,21 @@ for TLS (OpenSSL checks the serverAuth/clientAuth purposes).
 
 from __future__ import annotations
 
+import functools
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 
 from hub.errors import InternalError, SenderMismatch
 from hub.identifiers import AuthorityCode
 from hub.pki.profile import authority_of
+
+_CACHED_PEERS: Final = 1024
+"""Peer certificates remembered: every party's TLS certificate through several
+rotations; bounded so a stream of new certificates cannot grow memory."""
 
 __all__ = ["TlsFiles", "client_context", "peer_authority", "server_context"]
 
@@ -65,6 +71,13 @@ def peer_authority(ssl_object: ssl.SSLObject | ssl.SSLSocket | None) -> Authorit
     der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
     if not der:
         raise SenderMismatch("no TLS client certificate was presented")
+    return _authority_of_der(der)
+
+
+@functools.lru_cache(maxsize=_CACHED_PEERS)
+def _authority_of_der(der: bytes) -> AuthorityCode:
+    # Every request asks again; a certificate's DER names the same authority
+    # every time, and parsing it costs far more than the dictionary lookup.
     return authority_of(x509.load_der_x509_certificate(der))
 
 
