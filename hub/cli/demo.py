@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from hub.demo.referrals import referral_story
 from hub.demo.report import answer_table
 from hub.demo.scenario import DOWN, QUERIES, REQUESTER, SLOW
 from hub.demo.world import DemoOptions, DemoWorld, prepare
@@ -70,6 +71,7 @@ async def _run(options: DemoOptions, *, keep_running: bool) -> None:
             )
             click.echo(answer_table(answer))
             click.echo("")
+        await referral_story(world, click.echo)
         await _show_log(world, options)
         if keep_running:
             click.echo("Running; press Ctrl-C to stop.")
