@@ -33,9 +33,12 @@ from hub.transport.service import Handler, MessageService
 
 __all__ = ["HUB_RETRYABLE", "REFERRALS_KEY", "ReferralParts", "attach_referrals"]
 
-HUB_RETRYABLE: Final = frozenset({"ServiceCatalogue", "Referral", "ReferralStatus"})
-"""Classes whose handlers answer a repeat of the same bytes with the original
-receipt (AS4 duplicate elimination); ``MessageService.retryable`` of the hub."""
+HUB_RETRYABLE: Final = frozenset(
+    {"ServiceCatalogue", "Referral", "ReferralStatus", "ServiceSearch", "ReferralStatusQuery"}
+)
+"""``MessageService.retryable`` of the hub: classes whose handlers answer a
+repeat of the same bytes with the original receipt (AS4 duplicate
+elimination), or, for the two read-only requests, simply answer again."""
 
 REFERRAL_DATABASE: Final = "referrals.sqlite"
 CATALOGUE_DATABASE: Final = "catalogues.sqlite"
