@@ -59,6 +59,8 @@ class DemoOptions:
     slow: tuple[AuthorityCode, ...] = ()
     """Authorities whose node answers after ``slow_delay_seconds``."""
     slow_delay_seconds: float = 8.0
+    witness_interval_seconds: float = 2.0
+    """How often each node cosigns the hub's log (and the hub checkpoints it)."""
     authorities: tuple[AuthorityCode, ...] = ALL_AUTHORITIES
 
     @property
@@ -221,7 +223,7 @@ catalogue = "services.xml"
 [witness]
 key = "witness/witness.key"
 log_key = "{os.path.relpath(self.options.log_dir / "log.pub", folder)}"
-interval_seconds = 2
+interval_seconds = {self.options.witness_interval_seconds}
 """
         path = folder / "node.toml"
         path.write_text(text)
@@ -242,7 +244,7 @@ protocols = "../protocols"
 
 [log]
 witnesses = "witnesses.txt"
-checkpoint_seconds = 2
+checkpoint_seconds = {self.options.witness_interval_seconds}
 
 [limits]
 query_deadline_seconds = {self.options.deadline_seconds}
