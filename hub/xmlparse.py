@@ -5,8 +5,9 @@ catalogue — is parsed here and nowhere else. The steps, in order:
 
 (1) size cap on the raw bytes, before the parser sees them (``too-large``);
 (2) byte-level refusal of NUL bytes (UTF-16 or UTF-32, ``malformed-xml``)
-    and of ``<!DOCTYPE`` and ``<!ENTITY``, so no DTD, internal subset or
-    entity declaration is ever parsed (``forbidden-xml``);
+    and of a ``<!DOCTYPE`` in the prolog, the only place a DTD, internal
+    subset or entity declaration can stand, so none is ever parsed
+    (``forbidden-xml``);
 (3) libxml2 with entity resolution, DTD loading, network access, huge trees
     and XInclude all off, comments dropped (``malformed-xml`` on syntax
     errors; libxml2's own depth and size guards map to ``too-large``);
@@ -22,7 +23,7 @@ defeats the comment-truncation attack on signed text (CVE-2017-11428).
 
 from __future__ import annotations
 
-import functools
+import re
 import threading
 from dataclasses import dataclass
 from typing import Final, cast
@@ -37,7 +38,7 @@ DEFAULT_MAX_BYTES: Final = 1024 * 1024
 """SPEC §4: a message body is 1 MiB at most unless configured otherwise."""
 
 _XINCLUDE_NS: Final = "http://www.w3.org/2001/XInclude"
-_FORBIDDEN_MARKUP: Final = ((b"<!DOCTYPE", "a DTD"), (b"<!ENTITY", "an entity declaration"))
+_WHITE_SPACE: Final = re.compile(rb"[ \t\r\n]*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +59,9 @@ class XmlLimits:
 
 
 _LOCAL: Final = threading.local()
-# Compiled once: compiling an XPath costs more than evaluating it on a message.
-_HAS_XINCLUDE: Final = etree.XPath(f"boolean(//*[namespace-uri()='{_XINCLUDE_NS}'])")
-_INSTRUCTIONS: Final = etree.XPath("//processing-instruction()")
-_COUNT_ELEMENTS: Final = etree.XPath("count(//*)")
+_XINCLUDE_ELEMENTS: Final = f"{{{_XINCLUDE_NS}}}*"
+_INSTRUCTIONS: Final = "//processing-instruction()"
+_COUNT_ELEMENTS: Final = "count(//*)"
 _PARSER: Final = etree.XMLParser(
     resolve_entities=False,
     no_network=True,
@@ -88,10 +88,9 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     # may: refusing them here keeps step (2)'s byte checks meaningful.
     if b"\x00" in data:
         raise MalformedXml("document is not UTF-8 (it contains NUL bytes); only UTF-8 is accepted")
-    # DTDs and entity declarations are refused before parsing
-    for marker, what in _FORBIDDEN_MARKUP:
-        if marker in data:
-            raise ForbiddenXml(f"document contains {what} ({marker.decode()}); none is allowed")
+    # A DTD (and with it any entity declaration) can stand only in the
+    # prolog, before the root element: it is refused there, before parsing.
+    _refuse_prolog_declarations(data)
     # (3) the parser itself, hardened
     try:
         root = etree.fromstring(data, parser=_thread_parser())
@@ -108,38 +107,49 @@ def parse_untrusted(data: bytes, *, limits: XmlLimits = XmlLimits()) -> etree._E
     if encoding not in {"UTF-8", "UTF8"}:
         raise MalformedXml(f"document is encoded as {encoding}; only UTF-8 is accepted")
     # (5) no processing instructions, no XInclude
-    if _may_hold_instructions(data):
-        _refuse_processing_instructions(root)
-    # The namespace must be spelt out in the bytes unless character
-    # references hide it, so the tree walk runs only when either may be there.
-    maybe_xinclude = b"XInclude" in data or b"&#" in data
-    if maybe_xinclude and _HAS_XINCLUDE(root):
+    _refuse_processing_instructions(root)
+    if next(root.iter(_XINCLUDE_ELEMENTS), None) is not None:
         raise ForbiddenXml("document contains an XInclude element; none is allowed")
     # (6) depth and element count, counted in C by compiled XPath
-    if _deeper_than(limits.max_depth)(root):
+    if _xpath("boolean(/" + "*/" * limits.max_depth + "*)")(root):
         raise TooLarge(f"elements are nested deeper than the limit of {limits.max_depth}")
-    element_count = int(cast(float, _COUNT_ELEMENTS(root)))
+    element_count = int(cast(float, _xpath(_COUNT_ELEMENTS)(root)))
     if element_count > limits.max_elements:
         raise TooLarge(f"document has {element_count} elements; the limit is {limits.max_elements}")
     return root
 
 
-def _may_hold_instructions(data: bytes) -> bool:
-    """False when no ``<?`` follows the XML declaration: then no PI can exist.
+def _refuse_prolog_declarations(data: bytes) -> None:
+    """Refuse ``<!DOCTYPE`` (or any ``<!`` declaration) in the prolog.
 
-    A PI is markup, so its ``<?`` stands in the bytes as written (inside text
-    it would have to be escaped); the tree walk runs only when one might.
+    The prolog holds only the XML declaration, comments, processing
+    instructions, white space and the DTD; the walk jumps over the first four
+    (in C, by ``find`` and a regular expression) and stops at the first other
+    markup. Scanning only the prolog keeps the cost independent of the size
+    of the document, and no DTD is ever handed to the parser.
     """
-    body = data.removeprefix(b"\xef\xbb\xbf")
-    start = body.find(b"?>") + 2 if body.startswith(b"<?xml") else 0
-    return body.find(b"<?", start) != -1
+    position = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    while True:
+        position = _WHITE_SPACE.match(data, position).end()  # type: ignore[union-attr]
+        for opener, closer in ((b"<?", b"?>"), (b"<!--", b"-->")):
+            if data.startswith(opener, position):
+                end = data.find(closer, position + len(opener))
+                if end == -1:
+                    return  # unterminated: the parser reports it as malformed
+                position = end + len(closer)
+                break
+        else:
+            if data.startswith(b"<!", position):
+                declaration = data[position : position + 9].decode("ascii", "replace")
+                raise ForbiddenXml(f"document contains a DTD ({declaration}); none is allowed")
+            return
 
 
 def _refuse_processing_instructions(root: etree._Element) -> None:
     siblings = [*root.itersiblings(preceding=True), *root.itersiblings()]
     instructions = [node for node in siblings if isinstance(node, etree._ProcessingInstruction)]
     if not instructions:
-        instructions = cast(list[etree._ProcessingInstruction], _INSTRUCTIONS(root))
+        instructions = cast(list[etree._ProcessingInstruction], _xpath(_INSTRUCTIONS)(root))
     if instructions:
         target = str(instructions[0].target)
         raise ForbiddenXml(
@@ -147,9 +157,14 @@ def _refuse_processing_instructions(root: etree._Element) -> None:
         )
 
 
-@functools.lru_cache(maxsize=8)
-def _deeper_than(depth: int) -> etree.XPath:
-    return etree.XPath("boolean(/" + "*/" * depth + "*)")
+def _xpath(expression: str) -> etree.XPath:
+    # Compiled once per thread: compiling costs more than evaluating on a
+    # message, and one compiled XPath shared by threads serialises them.
+    compiled: dict[str, etree.XPath] = _LOCAL.__dict__.setdefault("xpaths", {})
+    xpath = compiled.get(expression)
+    if xpath is None:
+        xpath = compiled[expression] = etree.XPath(expression)
+    return xpath
 
 
 def _syntax_error(exc: etree.XMLSyntaxError) -> MalformedXml | TooLarge:

@@ -46,9 +46,15 @@ def test_dtd_reason_names_the_construct() -> None:
         parse_untrusted(b"<!DOCTYPE r><r/>")
 
 
-def test_entity_declaration_outside_doctype_is_refused() -> None:
-    with pytest.raises(ForbiddenXml, match="entity declaration"):
-        parse_untrusted(b'<r><![CDATA[ <!ENTITY x "y"> ]]></r>')
+def test_dtd_after_a_long_prolog_is_still_refused_before_parsing() -> None:
+    prolog = b'<?xml version="1.0"?>' + b"<!-- padding -->" * 5000 + b"\n<?pi x?>\n"
+    with pytest.raises(ForbiddenXml, match=r"contains a DTD \(<!DOCTYPE\)"):
+        parse_untrusted(prolog + b'<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>')
+
+
+def test_declaration_text_inside_cdata_is_only_text() -> None:
+    root = parse_untrusted(b'<r><![CDATA[ <!ENTITY x "y"> ]]></r>')
+    assert root.text == ' <!ENTITY x "y"> '
 
 
 def test_oversized_text_is_refused_before_parsing() -> None:
