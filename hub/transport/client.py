@@ -70,6 +70,9 @@ class HttpsDelivery:
             raise DeliveryTimeout(f"{url} did not answer within {timeout:.1f} s") from exc
         except aiohttp.ClientSSLError as exc:
             raise RecipientUnavailable(f"TLS handshake with {url} failed: {exc}") from exc
+        except aiohttp.ClientConnectorError as exc:
+            reason = exc.os_error.strerror or str(exc.os_error)
+            raise RecipientUnavailable(f"cannot connect to {url}: {reason.lower()}") from exc
         except (aiohttp.ClientError, OSError) as exc:
             raise RecipientUnavailable(f"cannot reach {url}: {exc}") from exc
 
