@@ -35,6 +35,7 @@ from typing import Final, Protocol
 from hub.clock import Clock, SystemClock
 from hub.errors import DuplicateMessage, InternalError, StaleMessage
 from hub.identifiers import AuthorityCode, MessageId
+from hub.storage.migrate import migrate_sqlite
 
 __all__ = [
     "FreshnessPolicy",
@@ -115,6 +116,10 @@ class MemorySeenStore:
 class SqliteSeenStore:
     """The default durable ``SeenStore``: one SQLite table in WAL mode.
 
+    Its schema is the ``sqlite/seen`` migrations (``hub.storage.migrate``);
+    ``hub.storage.pg_seen.PgSeenStore`` is the same store on PostgreSQL,
+    shared by several hub instances.
+
     WAL with ``synchronous=NORMAL`` survives a killed process (the guarantee
     SPEC asks for) without an fsync per message.
     """
@@ -124,15 +129,7 @@ class SqliteSeenStore:
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS seen_message ("
-                " sender TEXT NOT NULL, message_id TEXT NOT NULL,"
-                " digest BLOB NOT NULL, keep_until REAL NOT NULL,"
-                " PRIMARY KEY (sender, message_id)) WITHOUT ROWID"
-            )
-            self._db.execute(
-                "CREATE INDEX IF NOT EXISTS seen_message_until ON seen_message (keep_until)"
-            )
+            migrate_sqlite(self._db, "seen")
         except sqlite3.Error as exc:
             raise InternalError(f"cannot open seen-message store {path}: {exc}") from exc
         self._lock = threading.Lock()

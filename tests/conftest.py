@@ -6,7 +6,11 @@ The PKI is made once per test session with the same code as
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.signing import Signer
+from tests.pg_cluster import pg_bin_dir, throwaway_cluster
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LAMBETH = AuthorityCode("E09000022")
@@ -65,3 +70,44 @@ def signed_protocols(dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactor
     folder = tmp_path_factory.mktemp("protocols")
     list(sign_folder(SHIPPED_PROTOCOLS, folder, pki=dev_pki, directory=default_directory()))
     return folder
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """A PostgreSQL server's DSN: ``$IRT_TEST_PG_DSN``, else a throwaway loopback cluster.
+
+    Tests that need it are skipped, with the reason, when neither is available.
+    """
+    given = os.environ.get("IRT_TEST_PG_DSN")
+    if given:
+        yield given
+        return
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        pytest.skip("PostgreSQL is not installed (no pg_ctl on PATH or in /usr/lib/postgresql)")
+    with throwaway_cluster(bin_dir) as dsn:
+        yield dsn
+
+
+_DATABASES = itertools.count()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: str) -> str:
+    """The DSN of a new, empty database on ``pg_server``, one per test."""
+    import asyncpg  # only the PostgreSQL tests need the driver
+
+    name = f"irt_test_{os.getpid()}_{next(_DATABASES)}"
+
+    async def create() -> None:
+        connection = await asyncpg.connect(pg_server)
+        try:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    # In a thread of its own: an async test's event loop may already be set.
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, create()).result()
+    base, _, _ = pg_server.rpartition("/")
+    return f"{base}/{name}"

@@ -14,7 +14,8 @@ Modules, one concept each:
 The hub's message log on top of that core, imported from its own module:
 
 - ``entry``: ``LogEntry``, the leaf (metadata and digests, no personal data);
-- ``storage``: the storage Protocols and records; ``sqlite_log`` on SQLite;
+- ``storage``: the storage Protocols and records; ``sqlite_log`` on SQLite,
+  ``pg_log`` on PostgreSQL (several hub instances sharing one log);
 - ``store``: ``MessageLog``, group-committed appends, proofs, pruning;
 - ``checkpointer``: signing checkpoints on a schedule; ``keyfiles``: key files;
 - ``routes``: the ``/v1/log/*`` HTTP endpoints;

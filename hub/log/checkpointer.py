@@ -7,6 +7,10 @@ the latest checkpoint already covers every leaf, and stores it in the log.
 ``run`` with an aiohttp application and signs a last checkpoint on the way
 out, so a clean shutdown leaves no leaf uncovered.
 
+Several hub instances may share one log (PostgreSQL): each runs a
+``Checkpointer``, and the log's signing turn (an advisory lock there) lets one
+sign at a time, so each size is signed once.
+
 Only durable leaves are ever covered: ``MessageLog.size`` counts committed
 leaves, and the log refuses to store a checkpoint whose root is not its own.
 """
@@ -17,6 +21,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Final
@@ -25,16 +30,22 @@ from aiohttp import web
 
 from hub.errors import IrtError
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
-from hub.log.errors import LogKeyInvalid
+from hub.log.errors import LogKeyInvalid, LogStoreError
 from hub.log.note import NoteSigner, SignatureType
 from hub.log.storage import StoredCheckpoint
 from hub.log.store import MessageLog
 
-__all__ = ["DEFAULT_INTERVAL", "Checkpointer"]
+__all__ = ["DEFAULT_INTERVAL", "TURN_WAIT_SECONDS", "Checkpointer"]
 
 DEFAULT_INTERVAL: Final = 10.0
 """Seconds between scheduled checkpoints: witnesses and auditors see a new
 message covered within seconds, at the cost of one tiny row per interval."""
+
+TURN_WAIT_SECONDS: Final = 5.0
+"""How long ``sign_now`` waits while another instance holds the signing turn."""
+
+_TURN_POLL_SECONDS: Final = 0.02
+"""Pause between attempts to take the turn."""
 
 _LOG = logging.getLogger(__name__)
 
@@ -64,16 +75,29 @@ class Checkpointer:
         """Sign and store a checkpoint of the current size; return the latest checkpoint.
 
         Nothing new is signed when the latest checkpoint already has the
-        current size. Raises ``LogStoreError`` if the log cannot be read or
-        written.
+        current size. With several hub instances on one log, only the holder
+        of the log's signing turn signs; this waits for the turn (the holder
+        needs milliseconds) so the result still covers every leaf durable at
+        the call. Raises ``LogStoreError`` if the log cannot be read or
+        written, or the turn is not free within ``TURN_WAIT_SECONDS``.
         """
+        deadline = time.monotonic() + TURN_WAIT_SECONDS
         with self._lock:
-            latest = self.log.latest_checkpoint()
-            size = self.log.size()
-            if latest is not None and latest.size >= size:
-                return latest
-            checkpoint = Checkpoint(self.origin, size, self.log.root(size))
-            return self.log.add_checkpoint(sign_checkpoint(checkpoint, self.signer))
+            while True:
+                with self.log.signing_turn() as ours:
+                    if ours:
+                        latest = self.log.latest_checkpoint()
+                        size = self.log.size()
+                        if latest is not None and latest.size >= size:
+                            return latest
+                        checkpoint = Checkpoint(self.origin, size, self.log.root(size))
+                        return self.log.add_checkpoint(sign_checkpoint(checkpoint, self.signer))
+                if time.monotonic() >= deadline:
+                    raise LogStoreError(
+                        f"another hub instance held the checkpoint signing turn for "
+                        f"{TURN_WAIT_SECONDS} s"
+                    )
+                time.sleep(_TURN_POLL_SECONDS)
 
     async def run(self) -> None:
         """Sign every ``interval`` seconds while the log grows, until cancelled.

@@ -1,6 +1,7 @@
 """``LogStorage`` in one SQLite file: leaves, message bytes, tree, checkpoints.
 
-Tables (``log.sqlite``): ``log_leaf (idx, leaf, message_id)``,
+Tables (``log.sqlite``, made by the ``sqlite/log`` migrations):
+``log_leaf (idx, leaf, message_id)``,
 ``log_message (idx, raw)``, ``log_pruned (idx, rule_id, pruned_at)``,
 ``log_checkpoint (size, note, signed_at)``,
 ``log_cosignature (size, witness, line, received_at)``, and the node store's
@@ -27,11 +28,12 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from pathlib import Path
 from typing import Final
 
+from hub.errors import InternalError
 from hub.log.entry import LogEntry
 from hub.log.errors import LogStoreError
 from hub.log.merkle import leaf_hash
@@ -44,6 +46,7 @@ from hub.log.storage import (
     check_rule_id,
 )
 from hub.log.tree import NodeStore, append_leaves
+from hub.storage.migrate import migrate_sqlite
 
 __all__ = ["LOG_DB_NAME", "SqliteLogStorage"]
 
@@ -67,20 +70,6 @@ _CACHE_KIB: Final = 64 * 1024
 tree's right edge stay in memory as the log grows past the default 2 MiB."""
 
 _TABLES: Final = frozenset({"log_leaf", "log_message", "log_pruned", "log_checkpoint"})
-
-_SCHEMA: Final = (
-    "CREATE TABLE IF NOT EXISTS log_leaf ("
-    " idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, message_id TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS log_leaf_message_id ON log_leaf (message_id)",
-    "CREATE TABLE IF NOT EXISTS log_message (idx INTEGER PRIMARY KEY, raw BLOB NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS log_pruned ("
-    " idx INTEGER PRIMARY KEY, rule_id TEXT NOT NULL, pruned_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS log_checkpoint ("
-    " size INTEGER PRIMARY KEY, note BLOB NOT NULL, signed_at TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS log_cosignature ("
-    " size INTEGER NOT NULL, witness TEXT NOT NULL, line BLOB NOT NULL,"
-    " received_at TEXT NOT NULL, PRIMARY KEY (size, witness))",
-)
 
 _RECORDS: Final = (
     "SELECT l.idx, l.leaf, m.raw, p.rule_id, p.pruned_at FROM log_leaf AS l"
@@ -111,15 +100,16 @@ class SqliteLogStorage:
                 writer.execute("PRAGMA secure_delete=ON")
                 writer.execute(f"PRAGMA wal_autocheckpoint={_WAL_CHECKPOINT_PAGES}")
                 writer.execute(f"PRAGMA cache_size=-{_CACHE_KIB}")
-                for statement in _SCHEMA:
-                    writer.execute(statement)
-                self._tree = SqliteNodeStore.sharing(writer, self._write_lock, path=path)
+                migrate_sqlite(writer, "log")
+                self._tree = SqliteNodeStore.sharing(
+                    writer, self._write_lock, path=path, create=False
+                )
             uri = f"{path.resolve().as_uri()}?mode=ro"
             self._reader = sqlite3.connect(
                 uri, uri=True, check_same_thread=False, isolation_level=None
             )
             tables = {row[0] for row in self._reader.execute("SELECT name FROM sqlite_master")}
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, InternalError) as exc:
             raise LogStoreError(f"cannot open message log {path}: {exc}") from exc
         if not _TABLES.issubset(tables):
             raise LogStoreError(f"{path} is not a message log (tables {sorted(_TABLES)} missing)")
@@ -257,6 +247,10 @@ class SqliteLogStorage:
                 StoredCosignature(size, str(w), _blob(line), datetime.fromisoformat(t))
                 for w, line, t in rows
             ]
+
+    def signing_turn(self) -> AbstractContextManager[bool]:
+        """See ``CheckpointStore.signing_turn``: a SQLite log has one writer, always its turn."""
+        return nullcontext(True)
 
     def export_copy(self, destination: Path) -> None:
         """Write a consistent single-file copy (no WAL) to ``destination``, for auditors.

@@ -11,14 +11,16 @@ A log keeps, side by side (SPEC §8):
 
 ``LeafStore``, ``MessageStore`` and ``CheckpointStore`` are the three
 interfaces ``MessageLog`` needs; ``LogStorage`` is all three. The SQLite
-implementation is ``hub.log.sqlite_log``; a PostgreSQL one keeps the same
-tables.
+implementation is ``hub.log.sqlite_log``; the PostgreSQL one,
+``hub.log.pg_log``, keeps the same tables and is shared by several hub
+instances.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final, Protocol
@@ -151,6 +153,14 @@ class CheckpointStore(Protocol):
 
     def cosignatures(self, size: int) -> list[StoredCosignature]:
         """The cosignatures of the checkpoint of ``size``, in the order received."""
+        ...
+
+    def signing_turn(self) -> AbstractContextManager[bool]:
+        """Whether this process may sign a checkpoint now; the turn lasts for the block.
+
+        Several hub instances may share one log: one signs at a time, the
+        others get ``False`` and skip. Raises ``LogStoreError``.
+        """
         ...
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -263,6 +264,10 @@ class MessageLog:
     def cosignatures(self, size: int) -> list[StoredCosignature]:
         """The verified cosignatures stored for the checkpoint of ``size``."""
         return self._storage.cosignatures(size)
+
+    def signing_turn(self) -> AbstractContextManager[bool]:
+        """Whether this process may sign a checkpoint now (``CheckpointStore.signing_turn``)."""
+        return self._storage.signing_turn()
 
     def checkpoint_note(self, size: int | None = None) -> bytes | None:
         """The checkpoint of ``size`` (default the latest) with its cosignatures appended.

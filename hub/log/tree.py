@@ -38,6 +38,7 @@ __all__ = [
     "append_leaves",
     "consistency_proof",
     "inclusion_proof",
+    "right_edge",
     "root",
 ]
 
@@ -136,6 +137,15 @@ def append_leaves(store: NodeStore, leaf_hashes: Iterable[LeafHash]) -> int:
     if new_nodes:
         store.put_nodes(new_nodes, old_size=old_size, new_size=size)
     return size
+
+
+def right_edge(tree_size: int) -> list[NodeId]:
+    """The nodes ``append_leaves`` reads to extend a tree of ``tree_size``, largest first.
+
+    A store that must read them some other way (asynchronously, inside its
+    own transaction) fetches these and serves them to ``append_leaves``.
+    """
+    return _range_nodes(0, tree_size)
 
 
 def root(store: NodeStore, tree_size: int) -> RootHash:

@@ -1,7 +1,12 @@
-"""Freshness windows and duplicate elimination, on both seen-message stores."""
+"""Freshness windows and duplicate elimination, on every seen-message store.
+
+The same tests run on the in-memory store, SQLite and PostgreSQL; the last
+ones show that several hub instances on one PostgreSQL share replay detection.
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,16 +24,23 @@ from hub.replay import (
     Sighting,
     SqliteSeenStore,
 )
+from hub.storage.pg_seen import PgSeenStore
+from hub.storage.postgres import PgDatabase
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 LAMBETH = AuthorityCode("E09000022")
 SOUTHWARK = AuthorityCode("E09000028")
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SeenStore]:
     if request.param == "memory":
         yield MemorySeenStore()
+        return
+    if request.param == "postgresql":
+        database = PgDatabase(request.getfixturevalue("pg_dsn"), pool_size=2)
+        yield PgSeenStore(database)
+        database.close()
         return
     sqlite_store = SqliteSeenStore(tmp_path / "seen.sqlite")
     yield sqlite_store
@@ -143,3 +155,33 @@ def test_sqlite_store_survives_reopening(tmp_path: Path) -> None:
     second = SqliteSeenStore(tmp_path / "seen.sqlite")
     assert second.remember(LAMBETH, message_id, b"other", NOW) == b"digest"
     second.close()
+
+
+@pytest.mark.postgres
+def test_instances_on_one_postgresql_share_replay_detection(pg_dsn: str) -> None:
+    # Two hub instances (two pools); the same message reaches both at once,
+    # many times over: exactly one first sighting per message, the rest retries.
+    instances = [PgDatabase(pg_dsn, pool_size=4) for _ in range(2)]
+    guards = [ReplayGuard(store=PgSeenStore(db), clock=FixedClock(NOW)) for db in instances]
+    ids = [new_message_id() for _ in range(40)]
+    seen: list[Sighting] = []
+    lock = threading.Lock()
+
+    def arrive(guard: ReplayGuard) -> None:
+        for message_id in ids:
+            sighting = _check(guard, message_id)
+            with lock:
+                seen.append(sighting)
+
+    workers = [threading.Thread(target=arrive, args=(g,)) for g in guards * 2]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert seen.count(Sighting.FIRST) == len(ids)
+    assert seen.count(Sighting.RETRY) == 3 * len(ids)
+    # A replay with other bytes is refused by the instance that did not see the first.
+    with pytest.raises(DuplicateMessage, match="already received with different content"):
+        _check(guards[1], ids[0], digest=b"other")
+    for database in instances:
+        database.close()

@@ -26,6 +26,7 @@ def test_all_names_are_exported_and_resolve() -> None:
         "keyfiles",
         "routes",
         "sqlite_log",
+        "pg_log",
         "storage",
         "store",
         "witness_client",

@@ -1,4 +1,8 @@
-"""The message log on SQLite: group commit, durability, proofs, pruning, checkpoints."""
+"""The message log: group commit, durability, proofs, pruning, checkpoints.
+
+Tests taking ``backend`` run on SQLite and on PostgreSQL; the rest are about
+the SQLite file itself (read-only opening, a killed writer, secure delete).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from log_backends import Backend
 from signed_messages import SignerFor, sample_messages
 
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
@@ -36,7 +41,7 @@ from hub.log.note import (
     parse_note,
 )
 from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
-from hub.log.storage import Pruned
+from hub.log.storage import LogStorage, Pruned
 from hub.log.store import GroupCommit, MessageLog
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -49,7 +54,12 @@ def messages(signer_for: SignerFor) -> list[tuple[LogEntry, bytes]]:
 
 
 @pytest.fixture
-def log(tmp_path: Path) -> Iterator[MessageLog]:
+def log(backend: Backend) -> MessageLog:
+    return MessageLog(backend.storage)
+
+
+@pytest.fixture
+def sqlite_log(tmp_path: Path) -> Iterator[MessageLog]:
     opened = MessageLog.open(tmp_path / "log")
     yield opened
     opened.close()
@@ -58,7 +68,7 @@ def log(tmp_path: Path) -> Iterator[MessageLog]:
 class _CountingStorage:
     """The real SQLite storage, counting commits and optionally holding them back."""
 
-    def __init__(self, inner: SqliteLogStorage) -> None:
+    def __init__(self, inner: LogStorage) -> None:
         self.inner = inner
         self.batches: list[int] = []
         self.release = threading.Event()
@@ -111,9 +121,9 @@ def test_bytes_that_do_not_match_the_entry_are_refused(
 
 
 async def test_concurrent_appends_share_commits(
-    tmp_path: Path, messages: list[tuple[LogEntry, bytes]]
+    backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
-    storage = _CountingStorage(SqliteLogStorage(tmp_path / LOG_DB_NAME))
+    storage = _CountingStorage(backend.storage)
     log = MessageLog(storage, group_commit=GroupCommit(max_batch=64, max_delay=0.005))  # type: ignore[arg-type]
     items = [messages[n % len(messages)] for n in range(300)]
     indices = await asyncio.gather(*(log.append(entry, raw) for entry, raw in items))
@@ -148,9 +158,9 @@ async def test_append_is_acknowledged_only_after_its_commit(
 
 
 async def test_a_failed_commit_fails_every_waiter_of_its_batch_and_stores_nothing(
-    tmp_path: Path, messages: list[tuple[LogEntry, bytes]]
+    backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
-    storage = _CountingStorage(SqliteLogStorage(tmp_path / LOG_DB_NAME))
+    storage = _CountingStorage(backend.storage)
     log = MessageLog(storage, group_commit=GroupCommit(max_delay=0.02))  # type: ignore[arg-type]
     storage.fail_next = True
     results = await asyncio.gather(
@@ -165,13 +175,14 @@ async def test_a_failed_commit_fails_every_waiter_of_its_batch_and_stores_nothin
 
 
 def test_a_failing_append_leaves_neither_leaves_nor_nodes(
-    log: MessageLog, messages: list[tuple[LogEntry, bytes]]
+    log: MessageLog, backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
     log.append_many(messages[:3])
     root = log.root(3)
     # Another writer squats the next message slot: the batch must roll back whole.
-    with sqlite3.connect(log.storage.path) as squatter:  # type: ignore[attr-defined]
-        squatter.execute("INSERT INTO log_message VALUES (4, x'00')")
+    backend.tamper(
+        "INSERT INTO log_message (idx, raw) SELECT 4, raw FROM log_message WHERE idx = 0"
+    )
     with pytest.raises(LogStoreError, match="already holds"):
         log.append_many(messages[3:6])
     assert log.size() == 3
@@ -224,6 +235,7 @@ def test_acknowledged_leaves_survive_a_killed_process(
 def test_pruning_deletes_bytes_keeps_leaves_and_says_why(
     log: MessageLog, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
+    is_sqlite = isinstance(log.storage, SqliteLogStorage)
     log.append_many(messages)
     size, root = log.size(), log.root(log.size())
     # The signature value is unique to the message (its certificate is not).
@@ -239,19 +251,19 @@ def test_pruning_deletes_bytes_keeps_leaves_and_says_why(
     referral = next(i for i, (e, _) in enumerate(messages) if e.message_class == "Referral")
     assert isinstance(log.message(referral), Pruned)
     assert log.message(5) == messages[5][1]
-    # secure_delete and a truncated WAL: the bytes are gone from the files too.
-    files = b"".join(p.read_bytes() for p in log.storage.path.parent.iterdir())  # type: ignore[attr-defined]
-    assert marker not in files
+    if is_sqlite:
+        # secure_delete and a truncated WAL: the bytes are gone from the files too.
+        files = b"".join(p.read_bytes() for p in log.storage.path.parent.iterdir())  # type: ignore[attr-defined]
+        assert marker not in files
     with pytest.raises(LogRangeError, match="retention rule id"):
         log.prune(range(0, 1), "no spaces allowed")
 
 
 def test_bytes_gone_without_a_pruning_record_are_evidence_of_deletion(
-    log: MessageLog, messages: list[tuple[LogEntry, bytes]]
+    log: MessageLog, backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
     log.append_many(messages[:3])
-    with sqlite3.connect(log.storage.path) as attacker:  # type: ignore[attr-defined]
-        attacker.execute("DELETE FROM log_message WHERE idx = 1")
+    backend.tamper("DELETE FROM log_message WHERE idx = 1")
     with pytest.raises(LogEvidenceInvalid, match="leaf 1: message bytes are missing"):
         log.message(1)
 
@@ -313,8 +325,9 @@ def test_read_only_open_refuses_what_is_not_a_log(tmp_path: Path) -> None:
 
 
 def test_a_read_only_log_refuses_writes(
-    log: MessageLog, messages: list[tuple[LogEntry, bytes]], tmp_path: Path
+    sqlite_log: MessageLog, messages: list[tuple[LogEntry, bytes]], tmp_path: Path
 ) -> None:
+    log = sqlite_log
     log.append_many(messages[:1])
     reader = MessageLog.open(tmp_path / "log", read_only=True)
     with pytest.raises(LogStoreError, match="open read-only"):
@@ -324,8 +337,9 @@ def test_a_read_only_log_refuses_writes(
 
 
 def test_a_malformed_stored_row_is_a_store_error_not_a_crash(
-    log: MessageLog, messages: list[tuple[LogEntry, bytes]]
+    sqlite_log: MessageLog, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
+    log = sqlite_log
     log.append_many(messages[:3])
     log.prune(range(1, 2), "R-1")
     with sqlite3.connect(log.storage.path) as attacker:  # type: ignore[attr-defined]
