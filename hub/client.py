@@ -16,18 +16,12 @@ from typing import Final
 
 from lxml import etree
 
-from hub.clock import Clock, SystemClock
 from hub.config import NodeConfig
 from hub.disclosure import COMMON_NS, KNOWNTO_NS
-from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
-from hub.errors import SenderMismatch, error_for_code
-from hub.identifiers import HUB, AuthorityCode, MessageId
-from hub.pki.trust import TrustStore
-from hub.replay import MemorySeenStore, ReplayGuard
-from hub.signing import Signer
-from hub.transport.client import Delivery, HttpsDelivery
-from hub.transport.tls import client_context
-from hub.verify import EnvelopeVerifier
+from hub.envelope import Practitioner, Recipient
+from hub.errors import SenderMismatch
+from hub.exchange import HubExchange
+from hub.identifiers import AuthorityCode, MessageId
 
 __all__ = ["ChildQuery", "InvolvementRow", "KnownToAnswer", "KnownToClient", "TargetRow"]
 
@@ -99,16 +93,9 @@ class KnownToAnswer:
 
 @dataclass(frozen=True)
 class KnownToClient:
-    """A borough system's client for known-to queries."""
+    """A borough system's client for known-to queries, over its ``HubExchange``."""
 
-    authority: AuthorityCode
-    node_id: str
-    signer: Signer
-    verifier: EnvelopeVerifier
-    """Verifies the hub's result and the nodes' responses (trust root, CRL)."""
-    delivery: Delivery
-    hub_url: str
-    clock: Clock
+    exchange: HubExchange
 
     @classmethod
     def from_node_config(cls, config: NodeConfig, *, hub_url: str | None = None) -> KnownToClient:
@@ -116,24 +103,11 @@ class KnownToClient:
 
         Raises ``InternalError`` when a key or certificate cannot be loaded.
         """
-        clock = SystemClock()
-        return cls(
-            authority=config.authority,
-            node_id=config.node_id,
-            signer=Signer.from_files(config.signing.key, config.signing.cert),
-            verifier=EnvelopeVerifier(
-                trust=TrustStore.from_files(config.tls.root, config.tls.crl),
-                clock=clock,
-                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
-            ),
-            delivery=HttpsDelivery(client_context(config.tls)),
-            hub_url=hub_url or config.hub_url,
-            clock=clock,
-        )
+        return cls(HubExchange.from_node_config(config, hub_url=hub_url))
 
     async def close(self) -> None:
         """Release the client's connections."""
-        await self.delivery.close()
+        await self.exchange.close()
 
     async def ask(
         self,
@@ -155,27 +129,19 @@ class KnownToClient:
         recipients = tuple(Recipient(authority=t) for t in targets)
         if scope is not None:
             recipients += (Recipient(scope=scope),)  # type: ignore[arg-type]
-        now = self.clock.now()
-        header = Header(
-            message_class="KnownToQuery",
+        signed = self.exchange.sign(
+            child.body(),
             qualifier="request",
-            sender=Party(self.authority, self.node_id),
             recipients=recipients,
-            created=now,
-            expires=now + deadline,
-            on_behalf_of=practitioner,
+            expires=self.exchange.clock.now() + deadline,
+            practitioner=practitioner,
             purpose=purpose,
             consent=consent,
         )
-        raw = self.signer.sign(build_envelope(header, child.body()))
-        answer = await self.delivery.post(self.hub_url, raw, timeout=deadline.total_seconds() + 5)
-        result = self.verifier.verify_envelope(answer.body)
-        if result.header.sender.authority != HUB:
-            raise SenderMismatch(f"the answer is signed by {result.header.sender.authority}")
-        if result.header.message_class == "Error":
-            raise error_for_code(result.body.get("code", ""), result.body.text or "")
+        # A query is never resent: the hub answers a repeat as duplicate-message.
+        result = await self.exchange.send(signed, timeout=deadline.total_seconds() + 5, attempts=1)
         rows = tuple(self._row(entry) for entry in result.body.iterfind(_K + "Entry"))
-        return KnownToAnswer(message_id=header.message_id, rows=rows)
+        return KnownToAnswer(message_id=signed.message_id, rows=rows)
 
     def _row(self, entry: etree._Element) -> TargetRow:
         authority = AuthorityCode(entry.get("authority", ""))
@@ -188,7 +154,7 @@ class KnownToClient:
         signed = entry.findtext(_K + "SignedResponse")
         if not signed:
             return row
-        response = self.verifier.verify_envelope(base64.b64decode("".join(signed.split())))
+        response = self.exchange.verifier.verify_envelope(base64.b64decode("".join(signed.split())))
         if response.header.sender.authority != authority:
             raise SenderMismatch(
                 f"the response for {authority} is signed by {response.header.sender.authority}"

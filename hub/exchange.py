@@ -86,17 +86,22 @@ class HubExchange:
         *,
         qualifier: Qualifier,
         to: AuthorityCode = HUB,
+        recipients: tuple[Recipient, ...] = (),
         expires: datetime | None = None,
         practitioner: Practitioner | None = None,
         purpose: str | None = None,
         consent: str | None = None,
     ) -> Signed:
-        """Sign ``body`` in an envelope from this borough to ``to``, created now."""
+        """Sign ``body`` in an envelope from this borough, created now.
+
+        It is addressed to ``recipients`` when given (authorities or a scope
+        the hub expands), else to ``to``.
+        """
         header = Header(
             message_class=etree.QName(body).localname,
             qualifier=qualifier,
             sender=Party(self.authority, self.node_id),
-            recipients=(Recipient(authority=to),),
+            recipients=recipients or (Recipient(authority=to),),
             created=self.clock.now(),
             expires=expires,
             on_behalf_of=practitioner,
