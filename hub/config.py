@@ -8,6 +8,7 @@ the file that names them. Loading checks everything it can up front and raises
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,6 +17,7 @@ from typing import Any, Final, TypeVar
 from hub.errors import InternalError, SchemaInvalid
 from hub.identifiers import AuthorityCode, parse_authority
 from hub.referral.settings import ReferralSettings
+from hub.storage.settings import StorageSettings
 from hub.transport.tls import TlsFiles
 
 __all__ = [
@@ -110,7 +112,8 @@ class HubConfig:
     listen_port: int
     """TCP port for HTTPS."""
     data_dir: Path
-    """Where the hub keeps its SQLite databases (seen messages, log, outbox)."""
+    """Where the hub keeps its SQLite databases (seen messages, log, outbox) and
+    its generated log key."""
     tls: TlsFiles
     signing: SigningFiles
     limits: Limits = field(default_factory=Limits)
@@ -132,6 +135,18 @@ class HubConfig:
     """``[referrals]``: delivery window, retries and catalogue staleness."""
     log: LogSettings = field(default_factory=LogSettings)
     """``[log]``: the message log's key, witnesses and checkpoint schedule."""
+    storage: StorageSettings = field(default_factory=StorageSettings)
+    """``[storage]``: SQLite files under ``data_dir`` (default) or one PostgreSQL
+    database shared by several hub processes."""
+
+    def __post_init__(self) -> None:
+        if self.storage.backend == "postgresql" and self.log.key is None:
+            # Every instance signs checkpoints of one log: with a key generated
+            # per data folder, each would sign with its own.
+            raise ConfigError(
+                "[storage] backend = 'postgresql' needs [log] key: every hub instance "
+                "sharing the database must sign with the same log key"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +198,7 @@ def load_hub_config(path: Path) -> HubConfig:
         maintenance=_get(hub, "maintenance", bool, path, False),
         referrals=_referrals(data, path),
         log=_log(data, base, path),
+        storage=_storage(data, path),
     )
 
 
@@ -302,6 +318,13 @@ def _referrals(data: dict[str, Any], path: Path) -> ReferralSettings:
         return ReferralSettings.from_table(data.get("referrals", {}))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: [referrals]: {exc}") from exc
+
+
+def _storage(data: dict[str, Any], path: Path) -> StorageSettings:
+    try:
+        return StorageSettings.from_table(data.get("storage", {}), dict(os.environ))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: [storage]: {exc}") from exc
 
 
 def _limits(data: dict[str, Any], path: Path) -> Limits:

@@ -10,6 +10,7 @@ Routes (SPEC §4): ``POST /v1/messages``, ``GET /healthz``, ``GET /metrics``,
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -35,9 +36,10 @@ from hub.log.store import MessageLog
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
 from hub.referral.wiring import HUB_RETRYABLE, attach_referrals
-from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
+from hub.replay import FreshnessPolicy, ReplayGuard
 from hub.schemas import default_registry
 from hub.signing import Signer
+from hub.storage.settings import HubStorage, open_hub_storage
 from hub.transport.client import Delivery, HttpsDelivery
 from hub.transport.service import SERVICE_KEY, MessageService, error_middleware, metrics_endpoint
 from hub.transport.tls import client_context
@@ -56,7 +58,7 @@ class HealthState:
 
 
 HEALTH_KEY: Final = web.AppKey("irt.health", HealthState)
-_SEEN_KEY: Final = web.AppKey("irt.seen", SqliteSeenStore)
+_STORAGE_KEY: Final = web.AppKey("irt.storage", HubStorage)
 _DELIVERY_KEY: Final = web.AppKey("irt.delivery", Delivery)
 _DIRECTORY_BYTES_KEY: Final = web.AppKey("irt.directory_bytes", bytes)
 
@@ -76,7 +78,8 @@ def build_hub_app(
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
     signer = Signer.from_files(config.signing.key, config.signing.cert)
-    seen = SqliteSeenStore(config.data_dir / "seen.sqlite")
+    storage = open_hub_storage(config.storage, config.data_dir)
+    seen = storage.seen
     limits = config.limits
     verifier = EnvelopeVerifier(
         trust=TrustStore.from_files(config.tls.root, config.tls.crl),
@@ -98,7 +101,7 @@ def build_hub_app(
         max_workers=limits.verify_threads, thread_name_prefix="irt-crypto"
     )
     handlers: dict[str, object] = {}
-    log = MessageLog.open(config.data_dir / "log", clock=clock)
+    log = MessageLog(storage.log, clock=clock)
     service = MessageService(
         authority=HUB,
         signer=signer,
@@ -130,7 +133,17 @@ def build_hub_app(
     app = web.Application(
         middlewares=[error_middleware], client_max_size=limits.max_message_bytes * 2
     )
-    # First in cleanup_ctx, so last to close: everything else may still log.
+    app[_STORAGE_KEY] = storage
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        yield
+        # After every store that uses it (cleanup runs in reverse order).
+        shared = app[_STORAGE_KEY].database
+        if shared is not None:
+            shared.close()
+
+    app.cleanup_ctx.append(database)
+    # Next in cleanup_ctx, so closed just before the database: everything else may still log.
     setup_log(
         app,
         log,
@@ -143,7 +156,6 @@ def build_hub_app(
     )
     app[SERVICE_KEY] = service
     app[HEALTH_KEY] = HealthState(maintenance=config.maintenance)
-    app[_SEEN_KEY] = seen
     app[_DELIVERY_KEY] = outbound
     app[_DIRECTORY_BYTES_KEY] = signer.sign(
         build_envelope(
@@ -161,7 +173,7 @@ def build_hub_app(
         yield
         await app[_DELIVERY_KEY].close()
         executor.shutdown(wait=True)
-        app[_SEEN_KEY].close()
+        app[_STORAGE_KEY].seen.close()
 
     app.cleanup_ctx.append(resources)
     attach_referrals(
@@ -173,6 +185,13 @@ def build_hub_app(
         delivery=outbound,
         node_urls=_node_urls(directory, config),
         clock=clock,
+        store=storage.referrals,
+        catalogues=storage.catalogues,
+        catalogue_refresh_seconds=(
+            config.storage.catalogue_refresh_seconds
+            if config.storage.backend == "postgresql"
+            else None
+        ),
     )
     app.router.add_post("/v1/messages", service.handle)
     app.router.add_get("/healthz", _health)
@@ -206,7 +225,7 @@ async def _health(request: web.Request) -> web.Response:
     state = request.app[HEALTH_KEY]
     checks = {"storage": "ok", "keys": "ok"}
     try:
-        request.app[_SEEN_KEY].check()
+        await asyncio.to_thread(request.app[_STORAGE_KEY].seen.check)
     except IrtError as error:
         checks["storage"] = error.reason
     checks.update(state.failures)

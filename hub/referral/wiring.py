@@ -12,15 +12,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import logging
 from collections.abc import AsyncIterator, Mapping, MutableMapping
 from dataclasses import replace
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from aiohttp import web
 from prometheus_client import Gauge
 
 from hub.clock import Clock
 from hub.config import HubConfig
+from hub.errors import IrtError
 from hub.identifiers import AuthorityCode
 from hub.policy.engine import PolicyEngine
 from hub.referral.broker import ReferralBroker
@@ -30,6 +32,10 @@ from hub.store.catalogues import SqliteCatalogueStore
 from hub.store.referrals import SqliteReferralStore
 from hub.transport.client import Delivery
 from hub.transport.service import Handler, MessageService
+
+if TYPE_CHECKING:
+    from hub.store.pg_catalogues import PgCatalogueStore
+    from hub.store.pg_referrals import PgReferralStore
 
 __all__ = ["HUB_RETRYABLE", "REFERRALS_KEY", "ReferralParts", "attach_referrals"]
 
@@ -43,6 +49,8 @@ elimination), or, for the two read-only requests, simply answer again."""
 REFERRAL_DATABASE: Final = "referrals.sqlite"
 CATALOGUE_DATABASE: Final = "catalogues.sqlite"
 
+_LOG = logging.getLogger(__name__)
+
 
 class ReferralParts:
     """What ``attach_referrals`` built, for tests and operators."""
@@ -50,8 +58,8 @@ class ReferralParts:
     def __init__(
         self,
         *,
-        store: SqliteReferralStore,
-        catalogues: SqliteCatalogueStore,
+        store: SqliteReferralStore | PgReferralStore,
+        catalogues: SqliteCatalogueStore | PgCatalogueStore,
         directory: ServiceDirectory,
         broker: ReferralBroker,
         courier: Courier,
@@ -76,14 +84,22 @@ def attach_referrals(
     delivery: Delivery,
     node_urls: Mapping[AuthorityCode, str],
     clock: Clock,
+    store: SqliteReferralStore | PgReferralStore | None = None,
+    catalogues: SqliteCatalogueStore | PgCatalogueStore | None = None,
+    catalogue_refresh_seconds: float | None = None,
 ) -> ReferralParts:
     """Register the referral and directory handlers on ``app`` and run the courier.
 
+    ``store`` and ``catalogues`` default to SQLite files in the data folder.
+    ``catalogue_refresh_seconds`` reloads the catalogues from ``catalogues``
+    that often (several hubs sharing one database); default never.
     Raises ``InternalError`` if a store cannot be opened or read.
     """
     settings = config.referrals
-    store = SqliteReferralStore(config.data_dir / REFERRAL_DATABASE)
-    catalogues = SqliteCatalogueStore(config.data_dir / CATALOGUE_DATABASE)
+    if store is None:
+        store = SqliteReferralStore(config.data_dir / REFERRAL_DATABASE)
+    if catalogues is None:
+        catalogues = SqliteCatalogueStore(config.data_dir / CATALOGUE_DATABASE)
     directory = ServiceDirectory(
         service=service,
         store=catalogues,
@@ -133,12 +149,23 @@ def attach_referrals(
     )
     app[REFERRALS_KEY] = parts
 
+    async def refresh(period: float) -> None:
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await service.run(directory.load)
+            except IrtError as error:
+                _LOG.error("service catalogues not reloaded: %s", error)
+
     async def lifetime(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(courier.run(), name="irt-outbox-courier")
+        tasks = [asyncio.create_task(courier.run(), name="irt-outbox-courier")]
+        if catalogue_refresh_seconds is not None:
+            tasks.append(asyncio.create_task(refresh(catalogue_refresh_seconds)))
         yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         store.close()
         catalogues.close()
 
@@ -146,5 +173,5 @@ def attach_referrals(
     return parts
 
 
-def _count(store: SqliteReferralStore, state: str) -> float:
+def _count(store: SqliteReferralStore | PgReferralStore, state: str) -> float:
     return float(store.counts().get(state, 0))

@@ -1,13 +1,18 @@
-"""The SQLite catalogue store: one catalogue per authority, only a later one replaces it."""
+"""The catalogue store on SQLite and PostgreSQL: one catalogue per authority, only a
+later one replaces it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from hub.identifiers import AuthorityCode, new_message_id
-from hub.services.store import StoredCatalogue
+from hub.services.store import CatalogueStore, StoredCatalogue
+from hub.storage.postgres import PgDatabase
 from hub.store.catalogues import SqliteCatalogueStore
+from hub.store.pg_catalogues import PgCatalogueStore
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -23,16 +28,32 @@ def _entry(code: str, published: datetime, signed: bytes = b"<c/>") -> StoredCat
     )
 
 
-def test_only_a_later_catalogue_replaces_the_one_held(tmp_path: Path) -> None:
-    store = SqliteCatalogueStore(tmp_path / "catalogues.sqlite")
+@pytest.mark.parametrize(
+    "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_only_a_later_catalogue_replaces_the_one_held(
+    request: pytest.FixtureRequest, tmp_path: Path, backend: str
+) -> None:
+    database = None
+    if backend == "postgresql":
+        database = PgDatabase(request.getfixturevalue("pg_dsn"), pool_size=2)
+
+    def open_store() -> CatalogueStore:
+        if database is None:
+            return SqliteCatalogueStore(tmp_path / "catalogues.sqlite")
+        return PgCatalogueStore(database)
+
+    store = open_store()
     assert store.put(_entry("E09000028", NOW, b"<first/>"))
     assert not store.put(_entry("E09000028", NOW - timedelta(days=1), b"<older/>"))
     assert not store.put(_entry("E09000028", NOW, b"<same-time/>"))
     assert store.put(_entry("E09000008", NOW))
     assert store.put(_entry("E09000028", NOW + timedelta(hours=1), b"<later/>"))
-    store.close()
-    reopened = SqliteCatalogueStore(tmp_path / "catalogues.sqlite")
+    store.close()  # type: ignore[attr-defined]
+    reopened = open_store()
     held = reopened.load_all()
     assert [e.authority for e in held] == ["E09000008", "E09000028"]
     assert held[1].signed == b"<later/>"
     assert held[1].published == NOW + timedelta(hours=1)
+    if database is not None:
+        database.close()

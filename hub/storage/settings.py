@@ -1,0 +1,143 @@
+"""``[storage]``: where the hub keeps its state, and opening it.
+
+SQLite (the default) keeps one file per store under the hub's ``data_dir``:
+one hub process, nothing to operate. PostgreSQL keeps everything in one
+database that several hub processes share behind a load balancer (README,
+"Running several hubs"). ``open_hub_storage`` opens every store of the chosen
+backend; ``HubStorage.close`` releases them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, Literal, get_args
+
+from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
+from hub.log.storage import LogStorage
+from hub.replay import SqliteSeenStore
+from hub.store.catalogues import SqliteCatalogueStore
+from hub.store.referrals import SqliteReferralStore
+
+if TYPE_CHECKING:
+    from hub.storage.pg_seen import PgSeenStore
+    from hub.storage.postgres import PgDatabase
+    from hub.store.pg_catalogues import PgCatalogueStore
+    from hub.store.pg_referrals import PgReferralStore
+
+__all__ = [
+    "CATALOGUE_DATABASE",
+    "REFERRAL_DATABASE",
+    "SEEN_DATABASE",
+    "Backend",
+    "HubStorage",
+    "StorageSettings",
+    "open_hub_storage",
+]
+
+Backend = Literal["sqlite", "postgresql"]
+
+SEEN_DATABASE: Final = "seen.sqlite"
+REFERRAL_DATABASE: Final = "referrals.sqlite"
+CATALOGUE_DATABASE: Final = "catalogues.sqlite"
+
+_MAX_POOL: Final = 100
+"""More connections per hub process than this would only queue inside PostgreSQL."""
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSettings:
+    """``[storage]`` of a hub file."""
+
+    backend: Backend = "sqlite"
+    """``sqlite`` (default): files under ``[hub] data_dir``, one hub process.
+    ``postgresql``: one database shared by every hub process that names it."""
+    dsn: str | None = None
+    """``postgresql://user:password@host:5432/database`` (libpq URI; ``?sslmode=…``
+    as usual). Required with ``postgresql``; or give ``dsn_env`` instead, so the
+    password stays out of the file."""
+    pool_size: int = 10
+    """Connections each hub process keeps open to PostgreSQL (1–100)."""
+    catalogue_refresh_seconds: float = 5.0
+    """With ``postgresql``: how often each process reloads the service catalogues
+    from the database, so one published to another instance is served here too."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in get_args(Backend):
+            raise ValueError(f"backend must be one of {', '.join(get_args(Backend))}")
+        if self.backend == "postgresql" and not self.dsn:
+            raise ValueError("backend 'postgresql' needs dsn (or dsn_env naming a set variable)")
+        if self.dsn and not self.dsn.startswith(("postgresql://", "postgres://")):
+            raise ValueError("dsn must be a postgresql:// URI")
+        if not 1 <= self.pool_size <= _MAX_POOL:
+            raise ValueError(f"pool_size must be within 1..{_MAX_POOL}")
+        if not 0 < self.catalogue_refresh_seconds <= 3600:
+            raise ValueError("catalogue_refresh_seconds must be within (0, 3600]")
+
+    @classmethod
+    def from_table(cls, table: dict[str, Any], environ: dict[str, str]) -> StorageSettings:
+        """Settings from a ``[storage]`` table; ``dsn_env`` is looked up in ``environ``.
+
+        Raises ``ValueError`` (or ``TypeError``) naming the option at fault.
+        """
+        options = dict(table)
+        variable = options.pop("dsn_env", None)
+        if variable is not None:
+            if "dsn" in options:
+                raise ValueError("give dsn or dsn_env, not both")
+            if not isinstance(variable, str) or variable not in environ:
+                raise ValueError(f"dsn_env names {variable!r}, which is not set")
+            options["dsn"] = environ[variable]
+        return cls(**options)
+
+
+@dataclass(frozen=True)
+class HubStorage:
+    """Every store of one hub process, on one backend."""
+
+    seen: SqliteSeenStore | PgSeenStore
+    log: LogStorage
+    referrals: SqliteReferralStore | PgReferralStore
+    catalogues: SqliteCatalogueStore | PgCatalogueStore
+    database: PgDatabase | None = None
+    """The shared PostgreSQL pool, or ``None`` on SQLite."""
+
+    def close(self) -> None:
+        """Close every store and the pool."""
+        self.seen.close()
+        self.log.close()
+        self.referrals.close()
+        self.catalogues.close()
+        if self.database is not None:
+            self.database.close()
+
+
+def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
+    """Open (creating and migrating as needed) every store of ``settings.backend``.
+
+    Raises ``InternalError`` (``LogStoreError`` for the log) if one cannot be opened.
+    """
+    if settings.backend == "postgresql":
+        # Imported here: the embedded SQLite hub never loads the driver.
+        from hub.log.pg_log import PgLogStorage  # noqa: PLC0415
+        from hub.storage.pg_seen import PgSeenStore  # noqa: PLC0415
+        from hub.storage.postgres import PgDatabase  # noqa: PLC0415
+        from hub.store.pg_catalogues import PgCatalogueStore  # noqa: PLC0415
+        from hub.store.pg_referrals import PgReferralStore  # noqa: PLC0415
+
+        assert settings.dsn is not None  # checked by StorageSettings
+        database = PgDatabase(settings.dsn, pool_size=settings.pool_size)
+        return HubStorage(
+            seen=PgSeenStore(database),
+            log=PgLogStorage(database),
+            referrals=PgReferralStore(database),
+            catalogues=PgCatalogueStore(database),
+            database=database,
+        )
+    (data_dir / "log").mkdir(parents=True, exist_ok=True)
+    return HubStorage(
+        seen=SqliteSeenStore(data_dir / SEEN_DATABASE),
+        log=SqliteLogStorage(data_dir / "log" / LOG_DB_NAME),
+        referrals=SqliteReferralStore(data_dir / REFERRAL_DATABASE),
+        catalogues=SqliteCatalogueStore(data_dir / CATALOGUE_DATABASE),
+    )
