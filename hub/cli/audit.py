@@ -4,7 +4,9 @@ An auditor trusts only the London root CA (``--trust-root``), the root's CRLs
 (``--crl``, dated; the one in force at each message's ``Created`` is used)
 and the log's public key (``--log-key``); optionally the witnesses' keys
 (``--witnesses``) and a quorum. ``--log DIR`` is a log directory holding
-``log.sqlite``: the hub's own, or a copy made by ``export-log``.
+``log.sqlite``: the hub's own, or a copy made by ``export-log``. A log that
+several hubs share on PostgreSQL is read with ``--dsn`` instead (read only:
+nothing is migrated or written).
 
 - ``verify``: every message, leaf, checkpoint and cosignature; stops at the
   first broken item and names it;
@@ -33,6 +35,7 @@ from hub.log.evidence import CrlTimeline, MessageChecker
 from hub.log.keyfiles import load_verifier, load_witness_keys
 from hub.log.note import NoteVerifier
 from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
+from hub.log.storage import LogStorage
 from hub.log.store import MessageLog
 
 __all__ = ["group"]
@@ -86,16 +89,37 @@ def _open(log_dir: Path) -> SqliteLogStorage:
     return SqliteLogStorage(log_dir / LOG_DB_NAME, read_only=True)
 
 
+def _open_source(log_dir: Path | None, dsn: str | None) -> tuple[LogStorage, Callable[[], None]]:
+    """The log to read, from ``--log`` or ``--dsn`` (exactly one), and how to close it."""
+    if (log_dir is None) == (dsn is None):
+        raise click.UsageError("give exactly one of --log DIR and --dsn URI")
+    if log_dir is not None:
+        storage = _open(log_dir)
+        return storage, storage.close
+    # Imported here: auditing a SQLite copy never loads the PostgreSQL driver.
+    from hub.log.pg_log import PgLogStorage  # noqa: PLC0415
+    from hub.storage.postgres import PgDatabase  # noqa: PLC0415
+
+    assert dsn is not None
+    database = PgDatabase(dsn, pool_size=1, migrate=False)
+    return PgLogStorage(database), database.close
+
+
 @click.group(name="audit")
 def group() -> None:
     """Offline audit of the hub's verifiable message log."""
 
 
 @group.command()
-@click.option("--log", "log_dir", type=_LOG_DIR, required=True, help="Log directory.")
+@click.option("--log", "log_dir", type=_LOG_DIR, help="Log directory.")
+@click.option(
+    "--dsn",
+    help="Instead of --log: the PostgreSQL database the hubs share (postgresql://…).",
+)
 @_trust_options
 def verify(
-    log_dir: Path,
+    log_dir: Path | None,
+    dsn: str | None,
     trust_root: Path,
     log_key: Path,
     crls: tuple[Path, ...],
@@ -105,7 +129,7 @@ def verify(
     """Verify every message, leaf, checkpoint and cosignature of the log."""
     checker, key, keys, needed = _trust(trust_root, log_key, crls, witnesses, quorum)
     trust = AuditTrust(checker=checker, log_key=key, witnesses=keys, quorum=needed)
-    storage = _open(log_dir)
+    storage, close = _open_source(log_dir, dsn)
     try:
         with click.progressbar(
             length=storage.nodes.size(),
@@ -114,7 +138,7 @@ def verify(
         ) as bar:
             summary = audit_log(storage, trust, progress=bar.update)
     finally:
-        storage.close()
+        close()
     for line in summary.lines():
         click.echo(line)
     click.echo("log verified: OK")

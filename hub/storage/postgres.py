@@ -59,8 +59,11 @@ def describe_dsn(dsn: str) -> str:
 class PgDatabase:
     """An asyncpg pool on a private event loop; see the module docstring."""
 
-    def __init__(self, dsn: str, *, pool_size: int = 10) -> None:
-        """Connect to ``dsn`` and apply pending migrations.
+    def __init__(self, dsn: str, *, pool_size: int = 10, migrate: bool = True) -> None:
+        """Connect to ``dsn`` and, if ``migrate``, apply pending migrations.
+
+        Readers that must not change the database (an auditor) pass
+        ``migrate=False``.
 
         Raises ``InternalError`` if the server cannot be reached or a
         migration fails.
@@ -73,9 +76,9 @@ class PgDatabase:
         self._thread.start()
         self._closed = False
         try:
-            self._pool: asyncpg.Pool = self._submit(self._open(dsn, pool_size)).result(
-                _CONNECT_TIMEOUT_SECONDS + COMMAND_TIMEOUT_SECONDS
-            )
+            self._pool: asyncpg.Pool = self._submit(
+                self._open(dsn, pool_size, migrate=migrate)
+            ).result(_CONNECT_TIMEOUT_SECONDS + COMMAND_TIMEOUT_SECONDS)
         except (*DB_ERRORS, ValueError) as exc:
             self._stop_loop()
             raise InternalError(f"cannot open PostgreSQL storage at {self.where}: {exc}") from exc
@@ -162,7 +165,7 @@ class PgDatabase:
         finally:
             self._stop_loop()
 
-    async def _open(self, dsn: str, pool_size: int) -> asyncpg.Pool:
+    async def _open(self, dsn: str, pool_size: int, *, migrate: bool) -> asyncpg.Pool:
         pool = await asyncpg.create_pool(
             dsn,
             min_size=1,
@@ -172,7 +175,10 @@ class PgDatabase:
         )
         try:
             async with pool.acquire() as connection:
-                await migrate_postgresql(connection)
+                if migrate:
+                    await migrate_postgresql(connection)
+                else:
+                    await connection.fetchval("SELECT 1")
         except BaseException:
             pool.terminate()
             raise
