@@ -1,0 +1,259 @@
+"""Known-to and referral throughput with 1, 2 and 3 hub processes on PostgreSQL.
+
+Each hub is a real ``irthub hub run`` process; every configuration starts
+from empty storage. Beside them, in the same run and with the same load, one
+hub on SQLite (the embedded default). Three borough nodes (Lambeth asks and
+refers; Southwark and Croydon answer, with empty indexes) and the load
+generator run in this process. Load is spread round robin over the hubs, as a
+load balancer would. Prints JSON, per configuration:
+
+- ``knownto_per_s``: known-to queries (two targets each) answered per second;
+- ``referrals_accepted_per_s``: referrals receipted (202) per second;
+- ``referrals_delivered_per_s``: referrals delivered to their node (node
+  receipt stored at the hub) per second, end to end from the first post.
+
+PostgreSQL is a throwaway cluster on loopback (``fsync=off``: its commits
+cost less than on a production server; SQLite keeps ``synchronous=FULL``),
+or ``$IRT_BENCH_PG_DSN``'s server. All processes share this machine's CPUs,
+so more hubs than cores measure contention, not scaling.
+
+    python bench/postgres.py [--queries N] [--referrals N] [--concurrency N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+# The loopback cluster and the borough nodes are the test suite's.
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from hub.client import ChildQuery, KnownToClient  # noqa: E402
+from hub.directory.model import default_directory  # noqa: E402
+from hub.errors import IrtError  # noqa: E402
+from hub.identifiers import HUB  # noqa: E402
+from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair  # noqa: E402
+from hub.pki.issuing import init_pki  # noqa: E402
+from hub.pki.layout import PkiLayout  # noqa: E402
+from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder  # noqa: E402
+from tests.hub.referral.referral_world import (  # noqa: E402
+    CROYDON,
+    LAMBETH,
+    SOCIAL_WORKER,
+    SOUTHWARK,
+    ReferralWorld,
+    camhs_referral,
+    free_port,
+    signing_files,
+    tls_files,
+    wait_until,
+)
+from tests.pg_cluster import pg_bin_dir, throwaway_cluster  # noqa: E402
+
+TARGETS = {SOUTHWARK: "southwark-camhs", CROYDON: "croydon-camhs"}
+CONFIGURATIONS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
+
+
+def _hub_toml(pki: PkiLayout, protocols: Path, data: Path, port: int, name: str,
+              storage: str, log_key: Path, nodes: dict[str, str]) -> str:  # fmt: skip
+    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
+    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
+    return f"""[hub]
+listen_host = "127.0.0.1"
+listen_port = {port}
+data_dir = "{data}"
+protocols = "{protocols}"
+
+[tls]
+cert = "{tls.cert}"
+key = "{tls.key}"
+root = "{tls.root}"
+crl = "{tls.crl}"
+
+[signing]
+cert = "{signing.cert}"
+key = "{signing.key}"
+
+{storage}
+[log]
+key = "{log_key}"
+
+[referrals]
+worker_name = "hub-{name}"
+poll_seconds = 0.05
+
+[nodes]
+{urls}
+"""
+
+
+async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
+    queue = list(reversed(work))
+    started = time.perf_counter()
+
+    async def worker() -> None:
+        while queue:
+            await queue.pop()()
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - started
+
+
+async def _create_database(server: str, name: str) -> str:
+    connection = await asyncpg.connect(server)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return f"{server.rpartition('/')[0]}/{name}"
+
+
+@contextlib.contextmanager
+def _server() -> Iterator[str]:
+    given = os.environ.get("IRT_BENCH_PG_DSN")
+    if given:
+        yield given
+        return
+    bin_dir = pg_bin_dir()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL is not installed; set IRT_BENCH_PG_DSN or install it")
+    with throwaway_cluster(bin_dir) as dsn:
+        yield dsn
+
+
+async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server: str,
+               run: int, args: argparse.Namespace) -> dict[str, object]:  # fmt: skip
+    folder = tmp / f"run-{run}"
+    folder.mkdir()
+    storage = ""
+    if backend == "postgresql":
+        dsn = await _create_database(server, f"irt_bench_{os.getpid()}_{run}")
+        storage = f'[storage]\nbackend = "postgresql"\ndsn = "{dsn}"\n' \
+                  "catalogue_refresh_seconds = 0.5\n"  # fmt: skip
+    keys = write_key_pair(folder / "log-key", DEFAULT_LOG_ORIGIN)
+    processes: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for n in range(hubs):
+            port = free_port()
+            urls.append(f"https://127.0.0.1:{port}/v1/messages")
+            config = folder / f"hub-{n}.toml"
+            config.write_text(_hub_toml(world.pki, world.protocols, folder / f"hub-{n}", port,
+                                        str(n), storage, keys.signer, world.node_urls))  # fmt: skip
+            log = folder / f"hub-{n}.log"
+            with log.open("wb") as out:
+                processes.append(subprocess.Popen(
+                    [sys.executable, "-c", "from hub.cli import main; main()", "hub", "run",
+                     "--config", str(config)], stdout=out, stderr=out))  # fmt: skip
+            await wait_until(lambda log=log: "listening on" in log.read_text(), timeout=60)
+        world.hub_url = urls[0]
+        await world.publish_catalogues(list(TARGETS))
+        await asyncio.sleep(1.0 if hubs > 1 else 0)  # the others reload the catalogues
+        knownto, referrals = [], []
+        for url in urls:
+            world.hub_url = url
+            knownto.append(KnownToClient(world.exchange(LAMBETH)))
+            referrals.append(world.referrals(LAMBETH))
+
+        child = ChildQuery(("Amara",), "Okafor", date(2015, 3, 14))
+        failures: list[str] = []
+
+        async def ask(client: KnownToClient) -> None:
+            try:
+                await client.ask(child, practitioner=SOCIAL_WORKER, purpose="child-protection-s47",
+                                 consent="not-required", targets=list(TARGETS),
+                                 deadline=timedelta(seconds=30))  # fmt: skip
+            except IrtError as error:
+                failures.append(error.code)
+
+        asks = [lambda c=knownto[n % hubs]: ask(c) for n in range(args.queries)]
+        knownto_seconds = await _pace(asks, args.concurrency)
+
+        items = list(TARGETS.items())
+        prepared = [
+            (referrals[n % hubs], referrals[0].prepare(
+                camhs_referral(to=items[n % 2][0], service_id=items[n % 2][1]),
+                practitioner=SOCIAL_WORKER, purpose="child-in-need-s17"))
+            for n in range(args.referrals)
+        ]  # fmt: skip
+        stores = [world.node_store(code) for code in TARGETS]
+        before = sum(len(store.received()) for store in stores)
+        started = time.perf_counter()
+        accept_seconds = await _pace(
+            [lambda c=c, r=r: c.submit(r) for c, r in prepared], args.concurrency
+        )
+        await wait_until(
+            lambda: sum(len(s.received()) for s in stores) - before >= args.referrals,
+            timeout=600,
+        )
+        delivered_seconds = time.perf_counter() - started
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=30)
+    return {
+        "backend": backend,
+        "hubs": hubs,
+        "knownto_per_s": round((args.queries - len(failures)) / knownto_seconds, 1),
+        "knownto_failed": len(failures),
+        "referrals_accepted_per_s": round(args.referrals / accept_seconds, 1),
+        "referrals_delivered_per_s": round(args.referrals / delivered_seconds, 1),
+    }
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--referrals", type=int, default=300)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="irt-bench-pg-") as name, _server() as server:
+        tmp = Path(name)
+        pki = PkiLayout(tmp / "pki")
+        init_pki(pki, now=datetime.now(UTC) - timedelta(days=1))
+        protocols = tmp / "protocols"
+        list(sign_folder(SHIPPED_PROTOCOLS, protocols, pki=pki, directory=default_directory()))
+        world = ReferralWorld(pki, protocols, tmp, authorities=(LAMBETH, *TARGETS))
+        await world.start_nodes()
+        results = []
+        try:
+            for run, (backend, hubs) in enumerate(CONFIGURATIONS):
+                results.append(await _run(world, tmp, backend, hubs, server, run, args))
+        finally:
+            await world.stop()
+    print(
+        json.dumps(
+            {
+                "setup": {
+                    "processes": "each hub its own process; nodes and load in this one",
+                    "cpus": os.cpu_count(),
+                    "concurrency": args.concurrency,
+                    "queries": args.queries,
+                    "referrals": args.referrals,
+                    "postgresql": "IRT_BENCH_PG_DSN"
+                    if os.environ.get("IRT_BENCH_PG_DSN")
+                    else "throwaway loopback cluster, fsync=off",
+                },
+                "runs": results,
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
