@@ -8,7 +8,9 @@ finish (up to a grace period) and runs every cleanup step.
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
+import sys
 from collections.abc import Callable
 from typing import Final
 
@@ -16,7 +18,7 @@ from aiohttp import web
 
 from hub.transport.tls import TlsFiles, server_context
 
-__all__ = ["KEEPALIVE_SECONDS", "SHUTDOWN_GRACE_SECONDS", "serve_forever"]
+__all__ = ["KEEPALIVE_SECONDS", "SHUTDOWN_GRACE_SECONDS", "run_until_stopped", "serve_forever"]
 
 SHUTDOWN_GRACE_SECONDS: Final = 10.0
 """How long requests in flight may take to finish after a stop signal."""
@@ -55,3 +57,26 @@ async def serve_forever(
         announce("stopping: finishing requests in flight")
     finally:
         await runner.cleanup()
+
+
+def run_until_stopped(
+    build: Callable[[], web.Application], *, host: str, port: int, tls: TlsFiles, name: str
+) -> None:
+    """Build the application inside a new event loop and serve it until stopped.
+
+    Built inside the loop because HTTPS clients and background tasks belong
+    to the loop that runs them. Progress goes to standard error as
+    ``<name>: <line>``, with log records at INFO and above.
+    """
+    logging.basicConfig(level=logging.INFO, format=f"{name}: %(levelname)s %(name)s: %(message)s")
+
+    async def main() -> None:
+        await serve_forever(
+            build(),
+            host=host,
+            port=port,
+            tls=tls,
+            announce=lambda line: print(f"{name}: {line}", file=sys.stderr, flush=True),
+        )
+
+    asyncio.run(main())

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import click
 
 from hub.broker.app import build_hub_app
 from hub.config import load_hub_config
-from hub.serve import serve_forever
+from hub.serve import run_until_stopped
 
 __all__ = ["group"]
 
@@ -33,15 +32,10 @@ def run_command(config_path: Path) -> None:
     Stops cleanly on Ctrl-C or SIGTERM, letting requests in flight finish.
     """
     config = load_hub_config(config_path)
-
-    async def serve() -> None:
-        # Built inside the event loop: the HTTPS client's connector needs one.
-        await serve_forever(
-            build_hub_app(config),
-            host=config.listen_host,
-            port=config.listen_port,
-            tls=config.tls,
-            announce=lambda line: click.echo(f"hub: {line}", err=True),
-        )
-
-    asyncio.run(serve())
+    run_until_stopped(
+        lambda: build_hub_app(config),
+        host=config.listen_host,
+        port=config.listen_port,
+        tls=config.tls,
+        name="hub",
+    )

@@ -10,7 +10,6 @@ tool for the borough's own staff, never an answer to another authority.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from adapters.synthetic import generate_children, generate_involvements, write_c
 from hub.config import load_node_config
 from hub.errors import SchemaInvalid
 from hub.identifiers import ALL_AUTHORITIES
-from hub.serve import serve_forever
+from hub.serve import run_until_stopped
 
 __all__ = ["group"]
 
@@ -54,14 +53,12 @@ def run_command(config_path: Path) -> None:
     config = load_node_config(config_path)
     index = SqliteChildIndex(config.index)
     try:
-        asyncio.run(
-            serve_forever(
-                build_node_app(config, index=index),
-                host=config.listen_host,
-                port=config.listen_port,
-                tls=config.tls,
-                announce=lambda line: click.echo(f"node {config.node_id}: {line}", err=True),
-            )
+        run_until_stopped(
+            lambda: build_node_app(config, index=index),
+            host=config.listen_host,
+            port=config.listen_port,
+            tls=config.tls,
+            name=f"node {config.node_id}",
         )
     finally:
         index.close()
