@@ -23,8 +23,10 @@ validator takes milliseconds. The XSDs keep to XSD 1.0, which libxml2
 implements.
 
 lxml keeps the errors of the last validation on the ``XMLSchema`` object
-itself, so each compiled schema is used under its own lock: two threads
-validating at once must not read each other's errors.
+itself, so two threads validating with one object would read each other's
+errors. Each thread therefore compiles its own copy of each schema the first
+time it validates with it (a few milliseconds, once), and validations run in
+parallel without a lock.
 
 Errors raise ``hub.errors.SchemaInvalid`` whose reason gives, for the first
 few errors as libxml2 reports them, the line, the element and the rule
@@ -116,8 +118,20 @@ class _LogEntry(Protocol):
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     info: SchemaInfo
-    schema: etree.XMLSchema
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    document: etree._ElementTree
+    """The parsed XSD, compiled again in each thread that validates with it."""
+    _per_thread: threading.local = field(default_factory=threading.local)
+    _compiling: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def schema(self) -> etree.XMLSchema:
+        """This thread's compiled copy of the schema."""
+        schema: etree.XMLSchema | None = getattr(self._per_thread, "schema", None)
+        if schema is None:
+            with self._compiling:  # compiling reads the shared XSD tree
+                schema = etree.XMLSchema(self.document)
+            self._per_thread.schema = schema
+        return schema
 
 
 class SchemaRegistry:
@@ -236,7 +250,9 @@ def _compile(path: Path, base: Path) -> _Compiled:
     except etree.XMLSchemaParseError as exc:
         raise InternalError(f"schema {path} does not compile: {exc}") from exc
     info = SchemaInfo(namespace=namespace, name=name, version=version, path=path, elements=elements)
-    return _Compiled(info=info, schema=schema)
+    compiled = _Compiled(info=info, document=document)
+    compiled._per_thread.schema = schema  # the loading thread's copy
+    return compiled
 
 
 def _line(element: etree._Element) -> int:
@@ -252,16 +268,16 @@ def _namespace_of(element: etree._Element) -> str:
 
 
 def _check(compiled: _Compiled, element: etree._Element) -> None:
-    with compiled.lock:
-        if compiled.schema.validate(element):
-            return
-        # lxml-stubs leave the error log untyped; it yields _LogEntry objects.
-        log = cast("Iterable[_LogEntry]", compiled.schema.error_log)
-        errors = [
-            f"line {entry.line}: {entry.message.rstrip('.')}"[:_MAX_ERROR_CHARS]
-            for entry in log
-            if entry.level_name in _ERROR_LEVELS
-        ]
+    schema = compiled.schema
+    if schema.validate(element):
+        return
+    # lxml-stubs leave the error log untyped; it yields _LogEntry objects.
+    log = cast("Iterable[_LogEntry]", schema.error_log)
+    errors = [
+        f"line {entry.line}: {entry.message.rstrip('.')}"[:_MAX_ERROR_CHARS]
+        for entry in log
+        if entry.level_name in _ERROR_LEVELS
+    ]
     if not errors:
         errors = [f"line {_line(element)}: document does not validate"]
     reported = errors[:MAX_REPORTED_ERRORS]
