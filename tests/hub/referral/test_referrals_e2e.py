@@ -374,4 +374,3 @@ async def test_every_referral_message_is_in_the_hubs_log(world: ReferralWorld) -
     stored = world.hub.store.get(prepared.message_id)
     assert stored is not None
     assert forward.decision_digest == stored.decision_digest
-
