@@ -17,13 +17,16 @@ SQLite file. Every method raises ``InternalError`` when storage fails.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Final, Literal, Protocol
 
 from hub.identifiers import AuthorityCode, MessageId
 
 __all__ = [
+    "REFERRAL_COLUMNS",
+    "STATUS_COLUMNS",
     "Delivered",
     "DeliveryState",
     "GiveUp",
@@ -37,7 +40,20 @@ __all__ = [
     "RetryLater",
     "StatusLog",
     "StatusRecord",
+    "referral_from_row",
+    "status_from_row",
 ]
+
+REFERRAL_COLUMNS: Final = (
+    "message_id, referrer, target, service_id, digest, received_at, deliver_by,"
+    " granted_level, decision_digest, referral, receipt, state, node_receipt"
+)
+"""The ``referral`` table's columns in ``referral_from_row`` order, on every backend."""
+STATUS_COLUMNS: Final = (
+    "message_id, referral_id, status, at, received_at, digest, body, signed, ack"
+)
+"""The ``referral_status`` table's columns in ``status_from_row`` order."""
+
 
 DeliveryState = Literal["queued", "delivered", "failed"]
 """referral.xsd ``DeliveryState``."""
@@ -192,3 +208,40 @@ class Outbox(Protocol):
     def next_due(self) -> datetime | None:
         """When the earliest pending row falls due, or ``None`` when none is pending."""
         ...
+
+
+def referral_from_row(row: Sequence[Any], *, time: Callable[[Any], datetime]) -> ReferralRecord:
+    """A ``ReferralRecord`` from a row in ``REFERRAL_COLUMNS`` order.
+
+    ``time`` turns the backend's stored time into a UTC ``datetime``.
+    """
+    return ReferralRecord(
+        message_id=MessageId(row[0]),
+        referrer=AuthorityCode(row[1]),
+        target=AuthorityCode(row[2]),
+        service_id=row[3],
+        digest=bytes(row[4]),
+        received_at=time(row[5]),
+        deliver_by=time(row[6]),
+        granted_level=row[7],
+        decision_digest=row[8],
+        referral=bytes(row[9]),
+        receipt=bytes(row[10]),
+        state=row[11],
+        node_receipt=bytes(row[12]) if row[12] is not None else None,
+    )
+
+
+def status_from_row(row: Sequence[Any], *, time: Callable[[Any], datetime]) -> StatusRecord:
+    """A ``StatusRecord`` from a row in ``STATUS_COLUMNS`` order."""
+    return StatusRecord(
+        message_id=MessageId(row[0]),
+        referral_id=MessageId(row[1]),
+        status=row[2],
+        at=time(row[3]),
+        received_at=time(row[4]),
+        digest=bytes(row[5]),
+        body=bytes(row[6]),
+        signed=bytes(row[7]),
+        ack=bytes(row[8]),
+    )

@@ -26,6 +26,8 @@ import asyncpg
 from hub.errors import InternalError
 from hub.identifiers import AuthorityCode, MessageId
 from hub.referral.store import (
+    REFERRAL_COLUMNS,
+    STATUS_COLUMNS,
     Delivered,
     GiveUp,
     OutboxItem,
@@ -34,6 +36,8 @@ from hub.referral.store import (
     ReferralRecord,
     RetryLater,
     StatusRecord,
+    referral_from_row,
+    status_from_row,
 )
 from hub.storage.postgres import PgDatabase
 
@@ -41,13 +45,8 @@ __all__ = ["PgReferralStore"]
 
 _T = TypeVar("_T")
 
-_REFERRAL_COLUMNS: Final = (
-    "message_id, referrer, target, service_id, digest, received_at, deliver_by,"
-    " granted_level, decision_digest, referral, receipt, state, node_receipt"
-)
-_STATUS_COLUMNS: Final = (
-    "message_id, referral_id, status, at, received_at, digest, body, signed, ack"
-)
+_REFERRAL_COLUMNS: Final = REFERRAL_COLUMNS
+_STATUS_COLUMNS: Final = STATUS_COLUMNS
 # Column lists are constants of this module, never input.
 _INSERT_REFERRAL: Final = (
     f"INSERT INTO referral ({_REFERRAL_COLUMNS}) VALUES"  # noqa: S608
@@ -297,32 +296,13 @@ async def _queue(connection: asyncpg.Connection, outgoing: Outgoing, *, now: dat
 
 
 def _referral(row: asyncpg.Record) -> ReferralRecord:
-    return ReferralRecord(
-        message_id=MessageId(row[0]),
-        referrer=AuthorityCode(row[1]),
-        target=AuthorityCode(row[2]),
-        service_id=row[3],
-        digest=bytes(row[4]),
-        received_at=row[5],
-        deliver_by=row[6],
-        granted_level=row[7],
-        decision_digest=row[8],
-        referral=bytes(row[9]),
-        receipt=bytes(row[10]),
-        state=row[11],
-        node_receipt=bytes(row[12]) if row[12] is not None else None,
-    )
+    return referral_from_row(row, time=_as_is)
 
 
 def _status(row: asyncpg.Record) -> StatusRecord:
-    return StatusRecord(
-        message_id=MessageId(row[0]),
-        referral_id=MessageId(row[1]),
-        status=row[2],
-        at=row[3],
-        received_at=row[4],
-        digest=bytes(row[5]),
-        body=bytes(row[6]),
-        signed=bytes(row[7]),
-        ack=bytes(row[8]),
-    )
+    return status_from_row(row, time=_as_is)
+
+
+def _as_is(value: datetime) -> datetime:
+    # asyncpg returns timestamptz columns as aware datetimes already.
+    return value

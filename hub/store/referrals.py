@@ -16,6 +16,8 @@ from typing import Any, Final
 
 from hub.identifiers import AuthorityCode, MessageId
 from hub.referral.store import (
+    REFERRAL_COLUMNS,
+    STATUS_COLUMNS,
     Delivered,
     GiveUp,
     OutboxItem,
@@ -24,6 +26,8 @@ from hub.referral.store import (
     ReferralRecord,
     RetryLater,
     StatusRecord,
+    referral_from_row,
+    status_from_row,
 )
 from hub.store.sqlite import SqliteDatabase
 
@@ -79,13 +83,8 @@ CREATE TABLE IF NOT EXISTS outbox (
 CREATE INDEX IF NOT EXISTS outbox_due ON outbox (state, next_attempt);
 """
 
-_REFERRAL_COLUMNS: Final = (
-    "message_id, referrer, target, service_id, digest, received_at, deliver_by,"
-    " granted_level, decision_digest, referral, receipt, state, node_receipt"
-)
-_STATUS_COLUMNS: Final = (
-    "message_id, referral_id, status, at, received_at, digest, body, signed, ack"
-)
+_REFERRAL_COLUMNS: Final = REFERRAL_COLUMNS
+_STATUS_COLUMNS: Final = STATUS_COLUMNS
 # Column lists are constants of this module, never input.
 _INSERT_REFERRAL: Final = (
     f"INSERT INTO referral ({_REFERRAL_COLUMNS}) VALUES ({', '.join('?' * 13)})"  # noqa: S608
@@ -317,32 +316,8 @@ def _referral(db: sqlite3.Connection, message_id: str) -> ReferralRecord | None:
     row = db.execute(_SELECT_REFERRAL, (message_id,)).fetchone()
     if row is None:
         return None
-    return ReferralRecord(
-        message_id=MessageId(row[0]),
-        referrer=AuthorityCode(row[1]),
-        target=AuthorityCode(row[2]),
-        service_id=row[3],
-        digest=bytes(row[4]),
-        received_at=_time(row[5]),
-        deliver_by=_time(row[6]),
-        granted_level=row[7],
-        decision_digest=row[8],
-        referral=bytes(row[9]),
-        receipt=bytes(row[10]),
-        state=row[11],
-        node_receipt=bytes(row[12]) if row[12] is not None else None,
-    )
+    return referral_from_row(row, time=_time)
 
 
 def _status(row: Any) -> StatusRecord:
-    return StatusRecord(
-        message_id=MessageId(row[0]),
-        referral_id=MessageId(row[1]),
-        status=row[2],
-        at=_time(row[3]),
-        received_at=_time(row[4]),
-        digest=bytes(row[5]),
-        body=bytes(row[6]),
-        signed=bytes(row[7]),
-        ack=bytes(row[8]),
-    )
+    return status_from_row(row, time=_time)
