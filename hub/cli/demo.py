@@ -100,7 +100,8 @@ async def _show_log(world: DemoWorld, options: DemoOptions) -> None:
     click.echo("   An auditor checks it offline, trusting only the root CA and the log key:")
     click.echo(
         f"     irthub audit verify --log {options.log_dir} --trust-root {pki.root_cert} "
-        f"--crl {pki.crl} --log-key {options.log_dir / 'log.pub'}\n"
+        f"--crl {pki.crl} --log-key {options.log_dir / 'log.pub'} "
+        f"--witnesses {options.workdir / 'hub' / 'witnesses.txt'} --quorum 17\n"
     )
 
 
