@@ -133,10 +133,15 @@ class DemoWorld:
     """The running applications by authority (``HUB`` for the hub), for inspection."""
     _clients: list[KnownToClient] = field(default_factory=list)
     _hub_port: int = 0
+    _held: list[socket.socket] = field(default_factory=list)
+    """Sockets that hold ports for the whole run: the hub's (listening from the
+    start, so no node can be given its port) and the down nodes' (bound but
+    never listening, so connections are refused and no one else gets them)."""
 
     async def __aenter__(self) -> DemoWorld:
         # The hub's port is chosen first so that every node's config names it.
-        self._hub_port = _free_port()
+        hub_socket = self._hold(listening=True)
+        self._hub_port = int(hub_socket.getsockname()[1])
         self.hub_url = f"https://{_HOST}:{self._hub_port}/v1/messages"
         try:
             await self._start_nodes()
@@ -163,6 +168,9 @@ class DemoWorld:
         for index in self._indexes:
             index.close()
         self._runners.clear()
+        for held in self._held:
+            held.close()
+        self._held.clear()
         self._indexes.clear()
         self._clients.clear()
 
@@ -177,7 +185,8 @@ class DemoWorld:
         for code in self.options.authorities:
             if code in self.options.down:
                 # A port nobody listens on: connections are refused.
-                self.node_urls[code] = f"https://{_HOST}:{_free_port()}/v1/messages"
+                port = self._hold(listening=False).getsockname()[1]
+                self.node_urls[code] = f"https://{_HOST}:{port}/v1/messages"
                 continue
             path = self._write_node_config(code)
             config = load_node_config(path)
@@ -192,16 +201,31 @@ class DemoWorld:
         path = self._write_hub_config()
         config = load_hub_config(path)
         self.apps[HUB] = build_hub_app(config)
-        await self._serve(self.apps[HUB], config.tls, port=self._hub_port)
+        await self._serve(self.apps[HUB], config.tls, sock=self._held[0])
 
-    async def _serve(self, app: web.Application, tls: TlsFiles, *, port: int = 0) -> int:
+    async def _serve(
+        self, app: web.Application, tls: TlsFiles, *, sock: socket.socket | None = None
+    ) -> int:
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
         self._runners.append(runner)
-        site = web.TCPSite(runner, _HOST, port, ssl_context=server_context(tls))
+        context = server_context(tls)
+        site = (
+            web.SockSite(runner, sock, ssl_context=context)
+            if sock is not None
+            else web.TCPSite(runner, _HOST, 0, ssl_context=context)
+        )
         await site.start()
         address = runner.addresses[0]
         return int(address[1])
+
+    def _hold(self, *, listening: bool) -> socket.socket:
+        held = socket.socket()
+        held.bind((_HOST, 0))
+        if listening:
+            held.listen(128)
+        self._held.append(held)
+        return held
 
     def _write_node_config(self, code: AuthorityCode) -> Path:
         folder = self.options.node_dir(code)
@@ -287,9 +311,3 @@ crl = "{rel(layout.crl)}"
 [signing]
 cert = "{rel(layout.signing_cert(code))}"
 key = "{rel(layout.signing_key(code))}\""""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind((_HOST, 0))
-        return int(probe.getsockname()[1])

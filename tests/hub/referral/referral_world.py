@@ -69,11 +69,23 @@ def signing_files(pki: PkiLayout, code: AuthorityCode) -> SigningFiles:
     return SigningFiles(cert=pki.signing_cert(code), key=pki.signing_key(code))
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    """A loopback port nobody listens on (yet)."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+    """A loopback port nobody listens on (yet), never the same one twice.
+
+    The port is free when probed but only bound later; without the memory of
+    ports already handed out, a node could be given the port the hub's URL
+    was promised a moment earlier.
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 def camhs_referral(**changes: object) -> ReferralDraft:
