@@ -95,7 +95,9 @@ def build_hub_app(
     directory = (
         load_directory(config.directory_file) if config.directory_file else default_directory()
     )
-    policy = load_signed_policy(config, directory=directory, verifier=verifier, clock=clock)
+    policy = load_signed_policy(
+        config, directory=directory, verifier=verifier, clock=clock, kept=storage.isps
+    )
     metrics = Metrics()
     executor = ThreadPoolExecutor(
         max_workers=limits.verify_threads, thread_name_prefix="irt-crypto"

@@ -4,8 +4,9 @@
 
 (1) ``[hub] protocols`` must name a folder: the ``protocols/`` shipped with
     the code holds the unsigned agreed texts, which the hub never enforces;
-(2) the versions this hub put in force before, kept as their exact signed
-    bytes in ``<data_dir>/policy/``, are loaded first and verified again;
+(2) the versions put in force before, kept as their exact signed bytes
+    (``hub.policy.kept``: ``<data_dir>/policy/`` on SQLite, one table shared
+    by every instance on PostgreSQL), are loaded first and verified again;
 (3) every ``E09*.xml`` of the protocols folder is then read with
     ``SignedIspReader`` through the hub's own document verifier (London
     root, CRL, clock). A file that is unsigned, signed by anyone but its
@@ -15,9 +16,9 @@
     in force, so every exchange with it is denied;
 (4) when no document at all is in force, the hub does not start: the error
     lists every file with its reason;
-(5) each version newly put in force is kept in ``<data_dir>/policy/``, so a
-    restart never falls back to an older version, and a version number once
-    in force always stands for the same signed bytes;
+(5) each version newly put in force is kept, so a restart (or another
+    instance) never falls back to an older version, and a version number
+    once in force always stands for the same signed bytes;
 (6) ``[hub] shadow_protocols``, when set, stages signed candidates read the
     same way; refused candidates are logged and nothing else changes.
 
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Final
@@ -38,9 +38,10 @@ from typing import Final
 from hub.clock import Clock
 from hub.config import ConfigError, HubConfig
 from hub.directory.model import Directory
-from hub.errors import SchemaInvalid
+from hub.errors import IrtError, SchemaInvalid
 from hub.identifiers import AuthorityCode
 from hub.policy.engine import LoadReport, PolicyEngine
+from hub.policy.kept import FolderKeptIsps, KeptIsps
 from hub.policy.signed import SignedIspReader
 from hub.verify import DocumentVerifier
 
@@ -53,7 +54,12 @@ _LOG: Final = logging.getLogger(__name__)
 
 
 def load_signed_policy(
-    config: HubConfig, *, directory: Directory, verifier: DocumentVerifier, clock: Clock
+    config: HubConfig,
+    *,
+    directory: Directory,
+    verifier: DocumentVerifier,
+    clock: Clock,
+    kept: KeptIsps | None = None,
 ) -> PolicyEngine:
     """The engine holding the signed ISPs of ``config.protocols_dir`` (see the module docstring).
 
@@ -69,10 +75,13 @@ def load_signed_policy(
             "`irthub policy sign-all` signs the shipped texts with a development PKI)"
         )
     engine = PolicyEngine(directory=directory, reader=SignedIspReader(verifier), clock=clock)
-    # (2) what was in force before
-    kept = config.data_dir / KEPT_VERSIONS
-    if kept.is_dir():
-        _log_refusals(_load(engine.load_folder, kept, "data_dir"), "kept ISP version refused")
+    # (2) what was in force before (shared by every instance on PostgreSQL)
+    kept = kept or FolderKeptIsps(config.data_dir / KEPT_VERSIONS)
+    for source, data in kept.documents():
+        try:
+            engine.install(data, source=source)
+        except IrtError as refused:
+            _LOG.warning("kept ISP version refused: %s: %s", source, refused.reason)
     # (3) each document on its own; (4) at least one in force
     report = _load(engine.load_folder, config.protocols_dir, "protocols")
     _log_refusals(report, "ISP refused")
@@ -102,8 +111,8 @@ def _log_refusals(report: LoadReport, what: str) -> None:
         _LOG.warning("%s: %s: %s", what, outcome.source, outcome.reason)
 
 
-def _keep(engine: PolicyEngine, report: LoadReport, kept: Path) -> None:
-    """Copy each newly installed document's signed bytes into ``kept``."""
+def _keep(engine: PolicyEngine, report: LoadReport, kept: KeptIsps) -> None:
+    """Keep each newly installed document's signed bytes."""
     for outcome in report.outcomes:
         if outcome.status != "installed":
             continue
@@ -111,12 +120,12 @@ def _keep(engine: PolicyEngine, report: LoadReport, kept: Path) -> None:
         doc = engine.in_force(AuthorityCode(source.stem))
         try:
             data = source.read_bytes()
-            # A file replaced since it was read is left for the next start.
-            if doc is None or hashlib.sha256(data).hexdigest() != doc.digest:
-                continue
-            kept.mkdir(parents=True, exist_ok=True)
-            partial = kept / f".{source.name}.partial"
-            partial.write_bytes(data)
-            os.replace(partial, kept / source.name)
         except OSError as exc:
-            raise ConfigError(f"cannot keep {source.name} in {kept}: {exc.strerror}") from exc
+            raise ConfigError(f"cannot keep {source.name}: {exc.strerror}") from exc
+        # A file replaced since it was read is left for the next start.
+        if doc is None or hashlib.sha256(data).hexdigest() != doc.digest:
+            continue
+        try:
+            kept.keep(doc.authority, data)
+        except IrtError as exc:
+            raise ConfigError(f"cannot keep {source.name}: {exc.reason}") from exc

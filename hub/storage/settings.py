@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
 from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
 from hub.log.storage import LogStorage
+from hub.policy.kept import FolderKeptIsps, KeptIsps
 from hub.replay import SqliteSeenStore
 from hub.store.catalogues import SqliteCatalogueStore
 from hub.store.referrals import SqliteReferralStore
@@ -40,6 +41,8 @@ Backend = Literal["sqlite", "postgresql"]
 SEEN_DATABASE: Final = "seen.sqlite"
 REFERRAL_DATABASE: Final = "referrals.sqlite"
 CATALOGUE_DATABASE: Final = "catalogues.sqlite"
+KEPT_ISPS_FOLDER: Final = "policy"
+"""Folder under ``data_dir`` of the signed ISP versions in force (SQLite backend)."""
 
 _MAX_POOL: Final = 100
 """More connections per hub process than this would only queue inside PostgreSQL."""
@@ -99,6 +102,8 @@ class HubStorage:
     log: LogStorage
     referrals: SqliteReferralStore | PgReferralStore
     catalogues: SqliteCatalogueStore | PgCatalogueStore
+    isps: KeptIsps
+    """The signed ISP versions in force (shared on PostgreSQL, see hub.policy.kept)."""
     database: PgDatabase | None = None
     """The shared PostgreSQL pool, or ``None`` on SQLite."""
 
@@ -120,6 +125,7 @@ def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
     if settings.backend == "postgresql":
         # Imported here: the embedded SQLite hub never loads the driver.
         from hub.log.pg_log import PgLogStorage  # noqa: PLC0415
+        from hub.storage.pg_isps import PgKeptIsps  # noqa: PLC0415
         from hub.storage.pg_seen import PgSeenStore  # noqa: PLC0415
         from hub.storage.postgres import PgDatabase  # noqa: PLC0415
         from hub.store.pg_catalogues import PgCatalogueStore  # noqa: PLC0415
@@ -132,6 +138,7 @@ def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
             log=PgLogStorage(database),
             referrals=PgReferralStore(database),
             catalogues=PgCatalogueStore(database),
+            isps=PgKeptIsps(database),
             database=database,
         )
     (data_dir / "log").mkdir(parents=True, exist_ok=True)
@@ -140,4 +147,5 @@ def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
         log=SqliteLogStorage(data_dir / "log" / LOG_DB_NAME),
         referrals=SqliteReferralStore(data_dir / REFERRAL_DATABASE),
         catalogues=SqliteCatalogueStore(data_dir / CATALOGUE_DATABASE),
+        isps=FolderKeptIsps(data_dir / KEPT_ISPS_FOLDER),
     )

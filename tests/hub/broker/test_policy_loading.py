@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from hub.directory import default_directory
 from hub.identifiers import AuthorityCode
 from hub.pki.trust import TrustStore
 from hub.policy.engine import PolicyEngine
+from hub.policy.kept import FolderKeptIsps, KeptIsps
+from hub.storage.pg_isps import PgKeptIsps
+from hub.storage.postgres import PgDatabase
 from hub.transport.tls import TlsFiles
 from hub.verify import DocumentVerifier
 
@@ -134,3 +138,41 @@ def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(
         m.startswith("shadow ISP candidate refused: ") and "E09000028.xml" in m
         for m in caplog.messages
     )
+
+
+@pytest.fixture(params=["folder", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def shared_kept(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KeptIsps]:
+    """Kept versions two instances share: one folder, or one PostgreSQL table."""
+    if request.param == "folder":
+        yield FolderKeptIsps(tmp_path / "kept")
+        return
+    database = PgDatabase(request.getfixturevalue("pg_dsn"), pool_size=2)
+    yield PgKeptIsps(database)
+    database.close()
+
+
+def test_instances_sharing_kept_versions_enforce_the_same_one(
+    config: HubConfig, trust: TrustStore, signer_for: SignerFor, tmp_path: Path,
+    shared_kept: KeptIsps,
+) -> None:  # fmt: skip
+    v1 = signed(isp(LAMBETH, "disclose", "details", version=1), signer_for(LAMBETH))
+    v2 = signed(isp(LAMBETH, "disclose", "contacts", version=2), signer_for(LAMBETH))
+    newer, older = tmp_path / "newer", tmp_path / "older"
+    for folder, document in ((newer, v2), (older, v1)):
+        folder.mkdir()
+        (folder / "E09000022.xml").write_bytes(document)
+    assert shared_kept.documents() == []
+    # Instance A was deployed with version 2 and keeps it for everyone.
+    a = load_signed_policy(
+        replace(config, protocols_dir=newer), directory=default_directory(),
+        verifier=DocumentVerifier(trust=trust), clock=SystemClock(), kept=shared_kept,
+    )  # fmt: skip
+    assert a.in_force(LAMBETH).version == 2  # type: ignore[union-attr]
+    assert [data for _, data in shared_kept.documents()] == [v2]
+    # Instance B still has version 1 on disk: it enforces version 2 all the same.
+    b = load_signed_policy(
+        replace(config, protocols_dir=older, data_dir=tmp_path / "b"),
+        directory=default_directory(), verifier=DocumentVerifier(trust=trust),
+        clock=SystemClock(), kept=shared_kept,
+    )  # fmt: skip
+    assert b.in_force(LAMBETH).digest == a.in_force(LAMBETH).digest  # type: ignore[union-attr]
