@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Final, Literal
 
 from hub.errors import InternalError
+from hub.storage.migrate import migrate_sqlite
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "SqliteDatabase"]
 
@@ -38,11 +39,11 @@ class SqliteDatabase:
         self,
         path: Path,
         *,
-        schema: str,
+        component: str,
         name: str,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
     ) -> None:
-        """Open (creating if needed) ``path`` and apply ``schema`` (idempotent DDL).
+        """Open (creating if needed) ``path`` and apply the ``component``'s migrations.
 
         ``name`` is how errors call the store. Raises ``InternalError`` if the
         file cannot be opened or the schema cannot be applied.
@@ -55,7 +56,7 @@ class SqliteDatabase:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            self._db.executescript(schema)
+            migrate_sqlite(self._db, component)
         except sqlite3.Error as exc:
             raise InternalError(f"cannot open the {name} at {path}: {exc}") from exc
 
