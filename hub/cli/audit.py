@@ -172,7 +172,11 @@ def export_log(database: Path, out: Path) -> None:
 
 @group.command()
 @click.argument("message_id")
-@click.option("--log", "log_dir", type=_LOG_DIR, required=True, help="Log directory.")
+@click.option("--log", "log_dir", type=_LOG_DIR, help="Log directory.")
+@click.option(
+    "--dsn",
+    help="Instead of --log: the PostgreSQL database the hubs share (postgresql://…).",
+)
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -180,13 +184,15 @@ def export_log(database: Path, out: Path) -> None:
     help="The bundle to write (a new .zip file).",
 )
 @click.option("--index", type=click.IntRange(min=0), help="Leaf, if the message was logged twice.")
-def export(message_id: str, log_dir: Path, out: Path, index: int | None) -> None:
+def export(
+    message_id: str, log_dir: Path | None, dsn: str | None, out: Path, index: int | None
+) -> None:
     """Write the evidence bundle of MESSAGE_ID: bytes, chain, leaf, proof, checkpoint."""
-    log = MessageLog(_open(log_dir))
+    storage, close = _open_source(log_dir, dsn)
     try:
-        leaf = export_bundle(log, message_id, out, index=index)
+        leaf = export_bundle(MessageLog(storage), message_id, out, index=index)
     finally:
-        log.close()
+        close()
     click.echo(f"wrote {out} (leaf {leaf})")
 
 
@@ -210,7 +216,11 @@ def verify_bundle_command(
 
 
 @group.command()
-@click.option("--log", "log_dir", type=_LOG_DIR, required=True, help="Log directory.")
+@click.option("--log", "log_dir", type=_LOG_DIR, help="Log directory.")
+@click.option(
+    "--dsn",
+    help="Instead of --log: the PostgreSQL database the hubs share (postgresql://…).",
+)
 @click.option("--authority", required=True, help="GSS code of the authority audited.")
 @click.option("--since", type=click.DateTime(_TIMES), required=True, help="From (UTC), inclusive.")
 @click.option("--until", type=click.DateTime(_TIMES), required=True, help="To (UTC), exclusive.")
@@ -223,7 +233,8 @@ def verify_bundle_command(
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per row.")
 def access(
-    log_dir: Path,
+    log_dir: Path | None,
+    dsn: str | None,
     authority: str,
     since: datetime,
     until: datetime,
@@ -231,7 +242,7 @@ def access(
     as_json: bool,
 ) -> None:
     """Who asked about which child (local reference), when, why, with which decision."""
-    storage = _open(log_dir)
+    storage, close = _open_source(log_dir, dsn)
     try:
         rows = access_report(
             storage,
@@ -241,7 +252,7 @@ def access(
             referral_window=timedelta(days=referral_days),
         )
     finally:
-        storage.close()
+        close()
     if as_json:
         for row in rows:
             click.echo(json.dumps({**asdict(row), "asked_at": row.asked_at.isoformat()}))

@@ -327,3 +327,12 @@ async def test_a_killed_instance_loses_and_duplicates_nothing(
     )  # fmt: skip
     assert audit.returncode == 0, audit.stdout + audit.stderr
     assert "log verified: OK" in audit.stdout
+    # (4) the access report reads the same shared log
+    access = subprocess.run(
+        [sys.executable, "-c", "from hub.cli import main; main()", "audit", "access",
+         "--dsn", cluster.dsn, "--authority", "E09000022",
+         "--since", "2000-01-01T00:00:00", "--until", "2100-01-01T00:00:00"],
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    assert access.returncode == 0, access.stdout + access.stderr
+    assert "accesses;" in access.stdout
