@@ -44,7 +44,6 @@ sys.path.insert(0, str(REPO))
 from hub.client import ChildQuery, KnownToClient  # noqa: E402
 from hub.directory.model import default_directory  # noqa: E402
 from hub.errors import IrtError  # noqa: E402
-from hub.identifiers import HUB  # noqa: E402
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair  # noqa: E402
 from hub.pki.issuing import init_pki  # noqa: E402
 from hub.pki.layout import PkiLayout  # noqa: E402
@@ -57,8 +56,7 @@ from tests.hub.referral.referral_world import (  # noqa: E402
     ReferralWorld,
     camhs_referral,
     free_port,
-    signing_files,
-    tls_files,
+    hub_toml,
     wait_until,
 )
 from tests.pg_cluster import pg_bin_dir, throwaway_cluster  # noqa: E402
@@ -67,36 +65,14 @@ TARGETS = {SOUTHWARK: "southwark-camhs", CROYDON: "croydon-camhs"}
 CONFIGURATIONS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
 
 
-def _hub_toml(pki: PkiLayout, protocols: Path, data: Path, port: int, name: str,
-              storage: str, log_key: Path, nodes: dict[str, str]) -> str:  # fmt: skip
-    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
-    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
-    return f"""[hub]
-listen_host = "127.0.0.1"
-listen_port = {port}
-data_dir = "{data}"
-protocols = "{protocols}"
-
-[tls]
-cert = "{tls.cert}"
-key = "{tls.key}"
-root = "{tls.root}"
-crl = "{tls.crl}"
-
-[signing]
-cert = "{signing.cert}"
-key = "{signing.key}"
-
-{storage}
+def _hub_tables(name: str, storage: str, log_key: Path) -> str:
+    return f"""{storage}
 [log]
 key = "{log_key}"
 
 [referrals]
 worker_name = "hub-{name}"
 poll_seconds = 0.05
-
-[nodes]
-{urls}
 """
 
 
@@ -151,8 +127,10 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
             port = free_port()
             urls.append(f"https://127.0.0.1:{port}/v1/messages")
             config = folder / f"hub-{n}.toml"
-            config.write_text(_hub_toml(world.pki, world.protocols, folder / f"hub-{n}", port,
-                                        str(n), storage, keys.signer, world.node_urls))  # fmt: skip
+            config.write_text(
+                hub_toml(world.pki, world.protocols, folder / f"hub-{n}", port, world.node_urls,
+                         tables=_hub_tables(str(n), storage, keys.signer))
+            )  # fmt: skip
             log = folder / f"hub-{n}.log"
             with log.open("wb") as out:
                 processes.append(subprocess.Popen(

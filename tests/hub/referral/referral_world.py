@@ -88,6 +88,43 @@ def free_port() -> int:
             return port
 
 
+def hub_toml(
+    pki: PkiLayout,
+    protocols: Path,
+    data_dir: Path,
+    port: int,
+    nodes: dict[str, str],
+    *,
+    tables: str = "",
+) -> str:
+    """A hub TOML file for ``irthub hub run`` on loopback with the dev PKI.
+
+    ``tables`` adds TOML tables ([storage], [log], [referrals]…) before [nodes].
+    """
+    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
+    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
+    return f"""[hub]
+listen_host = "{HOST}"
+listen_port = {port}
+data_dir = "{data_dir}"
+protocols = "{protocols}"
+
+[tls]
+cert = "{tls.cert}"
+key = "{tls.key}"
+root = "{tls.root}"
+crl = "{tls.crl}"
+
+[signing]
+cert = "{signing.cert}"
+key = "{signing.key}"
+
+{tables}
+[nodes]
+{urls}
+"""
+
+
 def camhs_referral(**changes: object) -> ReferralDraft:
     """Lambeth refers Amara (14) to Southwark CAMHS, which takes Lambeth's residents."""
     values: dict[str, object] = {

@@ -34,8 +34,7 @@ from referral_world import (
     ReferralWorld,
     camhs_referral,
     free_port,
-    signing_files,
-    tls_files,
+    hub_toml,
     wait_until,
 )
 
@@ -101,7 +100,10 @@ async def world(
     port = free_port()
     nodes.hub_url = f"https://127.0.0.1:{port}/v1/messages"
     config = workdir / "hub.toml"
-    config.write_text(_hub_toml(dev_pki, signed_protocols, workdir, port, nodes.node_urls))
+    config.write_text(
+        hub_toml(dev_pki, signed_protocols, workdir / "hub-data", port, nodes.node_urls,
+                 tables=_FAST_RETRIES)
+    )  # fmt: skip
     hub = HubProcess(config, workdir / "hub.log")
     await hub.start()
     await nodes.publish_catalogues([SOUTHWARK, CROYDON])
@@ -110,36 +112,12 @@ async def world(
     await nodes.stop()
 
 
-def _hub_toml(
-    pki: PkiLayout, protocols: Path, workdir: Path, port: int, nodes: dict[str, str]
-) -> str:
-    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
-    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
-    return f"""[hub]
-listen_host = "127.0.0.1"
-listen_port = {port}
-data_dir = "{workdir / "hub-data"}"
-protocols = "{protocols}"
-
-[tls]
-cert = "{tls.cert}"
-key = "{tls.key}"
-root = "{tls.root}"
-crl = "{tls.crl}"
-
-[signing]
-cert = "{signing.cert}"
-key = "{signing.key}"
-
-[referrals]
+_FAST_RETRIES = """[referrals]
 retry_base_seconds = 0.1
 retry_max_seconds = 0.5
 poll_seconds = 0.1
 attempt_timeout_seconds = 2.0
 lease_seconds = 3.0
-
-[nodes]
-{urls}
 """
 
 

@@ -48,8 +48,7 @@ from tests.hub.referral.referral_world import (
     ReferralWorld,
     camhs_referral,
     free_port,
-    signing_files,
-    tls_files,
+    hub_toml,
     wait_until,
 )
 
@@ -114,9 +113,10 @@ async def cluster(
     hubs = []
     for name, url in zip("ab", urls, strict=True):
         config = tmp_path / f"hub-{name}.toml"
+        port = int(url.rsplit(":", 1)[1].split("/", 1)[0])
         config.write_text(
-            _hub_toml(dev_pki, signed_protocols, tmp_path / f"hub-{name}", url, name, pg_dsn,
-                      keys.signer, nodes.node_urls)
+            hub_toml(dev_pki, signed_protocols, tmp_path / f"hub-{name}", port, nodes.node_urls,
+                     tables=_hub_tables(name, pg_dsn, keys.signer))
         )  # fmt: skip
         hubs.append(HubProcess(name, config, tmp_path / f"hub-{name}.log", url))
     await asyncio.gather(*(hub.start() for hub in hubs))
@@ -127,35 +127,8 @@ async def cluster(
     await nodes.stop()
 
 
-def _hub_toml(
-    pki: PkiLayout,
-    protocols: Path,
-    data: Path,
-    url: str,
-    name: str,
-    dsn: str,
-    log_key: Path,
-    nodes: dict[AuthorityCode, str],
-) -> str:
-    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
-    urls = "\n".join(f'{code} = "{node}"' for code, node in sorted(nodes.items()))
-    return f"""[hub]
-listen_host = "127.0.0.1"
-listen_port = {url.rsplit(":", 1)[1].split("/", 1)[0]}
-data_dir = "{data}"
-protocols = "{protocols}"
-
-[tls]
-cert = "{tls.cert}"
-key = "{tls.key}"
-root = "{tls.root}"
-crl = "{tls.crl}"
-
-[signing]
-cert = "{signing.cert}"
-key = "{signing.key}"
-
-[storage]
+def _hub_tables(name: str, dsn: str, log_key: Path) -> str:
+    return f"""[storage]
 backend = "postgresql"
 dsn = "{dsn}"
 pool_size = 4
@@ -172,9 +145,6 @@ retry_max_seconds = 0.5
 poll_seconds = 0.1
 attempt_timeout_seconds = 2.0
 lease_seconds = 3.0
-
-[nodes]
-{urls}
 """
 
 
