@@ -20,6 +20,40 @@ __all__ = ["NODE_REFERRAL_DATABASE", "SqliteNodeReferrals"]
 NODE_REFERRAL_DATABASE: Final = "referrals.sqlite"
 """The file's name in the node's data folder."""
 
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS received (
+    referral_id   TEXT PRIMARY KEY,
+    referrer      TEXT NOT NULL,
+    service_id    TEXT NOT NULL,
+    received_at   REAL NOT NULL,
+    granted_level TEXT NOT NULL,
+    digest        BLOB NOT NULL,
+    referral      BLOB NOT NULL,
+    forward       BLOB NOT NULL,
+    receipt       BLOB NOT NULL,
+    status        TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sent (
+    referral_id TEXT PRIMARY KEY,
+    target      TEXT NOT NULL,
+    service_id  TEXT NOT NULL,
+    sent_at     REAL NOT NULL,
+    referral    BLOB NOT NULL,
+    receipt     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sent_event (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id  TEXT NOT NULL UNIQUE,
+    referral_id TEXT NOT NULL,
+    kind        TEXT NOT NULL,
+    status      TEXT NOT NULL,
+    at          REAL NOT NULL,
+    detail      TEXT,
+    signed      BLOB NOT NULL,
+    ack         BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sent_event_by_referral ON sent_event (referral_id, seq);
+"""
 _RECEIVED: Final = (
     "referral_id, referrer, service_id, received_at, granted_level, digest, referral,"
     " forward, receipt, status"
@@ -37,7 +71,7 @@ class SqliteNodeReferrals:
 
     def __init__(self, path: Path) -> None:
         """Open or create the store at ``path``; raise ``InternalError`` on failure."""
-        self._db = SqliteDatabase(path, component="node_referrals", name="node referral store")
+        self._db = SqliteDatabase(path, schema=_SCHEMA, name="node referral store")
 
     # -------------------------------------------------------------------- Inbox
 

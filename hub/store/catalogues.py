@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Final
 
 from hub.identifiers import AuthorityCode, MessageId
 from hub.services.store import StoredCatalogue
@@ -11,13 +12,24 @@ from hub.store.sqlite import SqliteDatabase
 
 __all__ = ["SqliteCatalogueStore"]
 
+_SCHEMA: Final = """
+CREATE TABLE IF NOT EXISTS catalogue (
+    authority   TEXT PRIMARY KEY,
+    published   REAL NOT NULL,
+    received_at REAL NOT NULL,
+    message_id  TEXT NOT NULL,
+    signed      BLOB NOT NULL,
+    receipt     BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
 
 class SqliteCatalogueStore:
     """The durable ``CatalogueStore``."""
 
     def __init__(self, path: Path) -> None:
         """Open or create the store at ``path``; raise ``InternalError`` on failure."""
-        self._db = SqliteDatabase(path, component="catalogues", name="service catalogue store")
+        self._db = SqliteDatabase(path, schema=_SCHEMA, name="service catalogue store")
 
     def put(self, entry: StoredCatalogue) -> bool:
         """See ``CatalogueStore.put``."""

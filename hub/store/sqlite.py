@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Final, Literal
 
 from hub.errors import InternalError
-from hub.storage.migrate import migrate_sqlite
 
 __all__ = ["BUSY_TIMEOUT_SECONDS", "SqliteDatabase"]
 
@@ -39,11 +38,11 @@ class SqliteDatabase:
         self,
         path: Path,
         *,
-        component: str,
+        schema: str,
         name: str,
         synchronous: Literal["FULL", "NORMAL"] = "FULL",
     ) -> None:
-        """Open (creating if needed) ``path`` and apply the ``component``'s migrations.
+        """Open (creating if needed) ``path`` and apply ``schema`` (idempotent DDL).
 
         ``name`` is how errors call the store. Raises ``InternalError`` if the
         file cannot be opened or the schema cannot be applied.
@@ -56,7 +55,7 @@ class SqliteDatabase:
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
-            migrate_sqlite(self._db, component)
+            self._db.executescript(schema)
         except sqlite3.Error as exc:
             raise InternalError(f"cannot open the {name} at {path}: {exc}") from exc
 

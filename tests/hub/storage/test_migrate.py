@@ -15,7 +15,7 @@ from hub.storage.migrate import MIGRATIONS_DIR, load_migrations, migrate_sqlite
 from hub.storage.postgres import PgDatabase
 
 
-@pytest.mark.parametrize("component", ["seen", "log", "referrals", "catalogues", "node_referrals"])
+@pytest.mark.parametrize("component", ["seen", "log"])
 def test_sqlite_migrations_apply_once_and_are_recorded(tmp_path: Path, component: str) -> None:
     expected = [m.version for m in load_migrations(MIGRATIONS_DIR / "sqlite" / component)]
     db = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
