@@ -292,7 +292,7 @@ def _certificate(base64_der: str) -> x509.Certificate:
         # a corrupt certificate is refused here, not deep inside a later step.
         _ = (cert.subject, cert.issuer, cert.extensions, cert.public_key())
         _ = (cert.not_valid_before_utc, cert.not_valid_after_utc, cert.serial_number)
-    except (ValueError, UnsupportedAlgorithm) as exc:
+    except (ValueError, UnsupportedAlgorithm, x509.InvalidVersion) as exc:
         raise SignatureInvalid(f"ds:X509Certificate is not a valid certificate: {exc}") from exc
     return cert
 
@@ -308,6 +308,7 @@ _VERIFIER_ERRORS: Final[tuple[type[BaseException], ...]] = (
     SignXMLException,
     CryptoInvalidSignature,
     UnsupportedAlgorithm,
+    x509.InvalidVersion,
     ValueError,
     TypeError,
     KeyError,
