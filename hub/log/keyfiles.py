@@ -12,12 +12,11 @@ one verifier key text per line; blank lines and ``#`` comments are ignored.
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from hub.files import PUBLIC_MODE, SECRET_MODE, write_file
 from hub.log.errors import LogKeyInvalid
 from hub.log.note import (
     NoteSigner,
@@ -44,8 +43,6 @@ MAX_WITNESSES: Final = 64
 """Witness keys in one list: every authority twice over (key rotation), no more."""
 
 _MAX_KEY_FILE_BYTES: Final = 64 * 1024
-_SECRET_MODE: Final = 0o600
-_PUBLIC_MODE: Final = 0o644
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,8 +67,8 @@ def write_key_pair(directory: Path, name: str, *, witness: bool = False) -> KeyF
             raise LogKeyInvalid(f"{path} already exists; refusing to overwrite a key")
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _write_new(files.signer, f"{signer_text}\n".encode(), _SECRET_MODE)
-        _write_new(files.verifier, f"{verifier_text}\n".encode(), _PUBLIC_MODE)
+        write_file(files.signer, f"{signer_text}\n".encode(), mode=SECRET_MODE, overwrite=False)
+        write_file(files.verifier, f"{verifier_text}\n".encode(), mode=PUBLIC_MODE, overwrite=False)
     except OSError as exc:
         raise LogKeyInvalid(f"cannot write key files in {directory}: {exc}") from exc
     return files
@@ -134,21 +131,3 @@ def _read(path: Path) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise LogKeyInvalid(f"{path} is not UTF-8 text") from exc
-
-
-def _write_new(path: Path, data: bytes, mode: int) -> None:
-    # Written under a temporary name with its final mode from creation, then
-    # linked into place: O_EXCL on both names, so no key lands on a file (or
-    # symlink) someone else put there, and no reader sees half a key.
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            if mode == _PUBLIC_MODE:
-                os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path)
-    finally:
-        temporary.unlink(missing_ok=True)

@@ -13,21 +13,18 @@ never sees half a file.
 
 from __future__ import annotations
 
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from hub.files import PUBLIC_MODE, SECRET_MODE, write_file
 from hub.identifiers import AuthorityCode
 from hub.pki.profile import Purpose
 
 __all__ = ["KEY_MODE", "PUBLIC_MODE", "PkiLayout", "write_private_key", "write_public_file"]
 
-KEY_MODE: Final = 0o600
+KEY_MODE: Final = SECRET_MODE
 """Private keys: readable by their owner only, from the moment they exist."""
-PUBLIC_MODE: Final = 0o644
-"""Certificates, CRL and ``serials.json``: public material."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,7 +92,7 @@ def write_private_key(path: Path, pem: bytes) -> None:
 
     Raises ``OSError`` as the operating system reports it.
     """
-    _write_atomically(path, pem, KEY_MODE)
+    write_file(path, pem, mode=KEY_MODE, overwrite=True)
 
 
 def write_public_file(path: Path, data: bytes) -> None:
@@ -103,26 +100,4 @@ def write_public_file(path: Path, data: bytes) -> None:
 
     Raises ``OSError`` as the operating system reports it.
     """
-    _write_atomically(path, data, PUBLIC_MODE)
-
-
-def _write_atomically(path: Path, data: bytes, mode: int) -> None:
-    # The temporary name ends in the target's suffix, so a key left behind by
-    # a crash is still "*.key" and still ignored by git.
-    temporary = path.with_name(f".{path.stem}.{secrets.token_hex(6)}.tmp{path.suffix}")
-    # O_EXCL: never write through a file (or symlink) someone else put there.
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(descriptor, "wb") as handle:
-            # The umask may have narrowed the mode; public files must stay
-            # readable, and narrowing a key further is harmless, so only
-            # public files are set explicitly.
-            if mode == PUBLIC_MODE:
-                os.fchmod(handle.fileno(), mode)
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_file(path, data, mode=PUBLIC_MODE, overwrite=True)
