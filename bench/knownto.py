@@ -34,14 +34,14 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
-from hub.client import KnownToClient
-from hub.demo.scenario import QUERIES, REQUESTER
-from hub.demo.world import DemoOptions, DemoWorld, prepare
+from adapters.client.knownto import KnownToClient
 from hub.envelope import Practitioner
 from hub.identifiers import HUB
+from hub.log.message_log import MessageLog
 from hub.log.routes import LOG_KEY
-from hub.log.store import MessageLog
 from hub.signing import Signer
+from irthub.demo.scenario import QUERIES, REQUESTER
+from irthub.demo.world import DemoOptions, DemoWorld, prepare
 
 
 def _percentile(samples: list[float], share: float) -> float:

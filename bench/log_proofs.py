@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from hub.log.merkle import leaf_hash, verify_consistency, verify_inclusion
-from hub.log.sqlite_nodes import SqliteNodeStore
 from hub.log.tree import append_leaves, consistency_proof, inclusion_proof, root
+from hub.storage.sqlite.merkle_nodes import SqliteNodeStore
 
 T = TypeVar("T")
 

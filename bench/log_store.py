@@ -39,15 +39,15 @@ from hub.log.audit import AuditTrust, audit_log
 from hub.log.checkpointer import Checkpointer
 from hub.log.entry import Direction, LogEntry
 from hub.log.evidence import CrlTimeline, MessageChecker
+from hub.log.message_log import GroupCommit, MessageLog
 from hub.log.note import NoteSigner, generate_log_key
-from hub.log.store import GroupCommit, MessageLog
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.signing import Signer
 from hub.verify import EnvelopeVerifier
+from tests.support.paths import BODIES
 
-BODIES = Path(__file__).resolve().parents[1] / "tests" / "assets" / "bodies"
 GOAL_APPENDS_PER_S = 10_000
 CHECKPOINT_EVERY = 10_000
 _ACTING = {"KnownToQuery", "Referral", "ServiceSearch"}

@@ -21,7 +21,6 @@ import json
 import platform
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hub.clock import FixedClock
 from hub.directory import default_directory
@@ -32,8 +31,7 @@ from hub.policy.model import parse_isp
 from hub.policy.request import PolicyRequest
 from hub.policy.scan import scan_decide
 from hub.policy.signed import UnsafeUnsignedIspReader
-
-PROTOCOLS = Path(__file__).resolve().parents[1] / "protocols"
+from tests.support.paths import PROTOCOLS
 
 
 def main() -> None:

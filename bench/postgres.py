@@ -41,14 +41,15 @@ import asyncpg
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from hub.client import ChildQuery, KnownToClient  # noqa: E402
+from adapters.client.knownto import ChildQuery, KnownToClient  # noqa: E402
 from hub.directory.model import default_directory  # noqa: E402
 from hub.errors import IrtError  # noqa: E402
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair  # noqa: E402
 from hub.pki.issuing import init_pki  # noqa: E402
 from hub.pki.layout import PkiLayout  # noqa: E402
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder  # noqa: E402
-from tests.hub.referral.referral_world import (  # noqa: E402
+from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster  # noqa: E402
+from tests.support.referral_world import (  # noqa: E402
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
@@ -59,7 +60,6 @@ from tests.hub.referral.referral_world import (  # noqa: E402
     hub_toml,
     wait_until,
 )
-from tests.pg_cluster import pg_bin_dir, throwaway_cluster  # noqa: E402
 
 TARGETS = {SOUTHWARK: "southwark-camhs", CROYDON: "croydon-camhs"}
 CONFIGURATIONS = (("sqlite", 1), ("postgresql", 1), ("postgresql", 2), ("postgresql", 3))
@@ -134,7 +134,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
             log = folder / f"hub-{n}.log"
             with log.open("wb") as out:
                 processes.append(subprocess.Popen(
-                    [sys.executable, "-c", "from hub.cli import main; main()", "hub", "run",
+                    [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
                      "--config", str(config)], stdout=out, stderr=out))  # fmt: skip
             await wait_until(lambda log=log: "listening on" in log.read_text(), timeout=60)
         world.hub_url = urls[0]

@@ -32,29 +32,31 @@ from pathlib import Path
 
 from aiohttp import web
 
+from adapters.client.exchange import HubExchange, Signed
+from adapters.client.knownto import ChildQuery
+from adapters.client.referrals import ReferralClient, ReferralDraft
+from adapters.client.services import DirectoryClient
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
+from adapters.node.config import NodeConfig
 from adapters.synthetic.catalogues import demo_catalogue
-from hub.broker.app import build_hub_app
-from hub.client import ChildQuery
+from hub.app import build_hub_app
 from hub.clock import SystemClock
-from hub.config import HubConfig, NodeConfig, SigningFiles
+from hub.config import HubConfig, SigningFiles
 from hub.directory.model import default_directory
 from hub.envelope import Practitioner
-from hub.exchange import HubExchange, Signed
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
-from hub.referral.client import ReferralClient, ReferralDraft
 from hub.referral.settings import ReferralSettings
 from hub.referral.wiring import REFERRALS_KEY
-from hub.replay import MemorySeenStore, ReplayGuard
-from hub.services.client import DirectoryClient
+from hub.replay.guard import ReplayGuard
 from hub.services.search import ServiceQuery
 from hub.signing import Signer
-from hub.transport.client import Answer, Delivery, HttpsDelivery
+from hub.storage.memory.seen import MemorySeenStore
+from hub.transport.delivery import Answer, Delivery, HttpsDelivery
 from hub.transport.tls import TlsFiles, client_context, server_context
 from hub.verify import EnvelopeVerifier
 

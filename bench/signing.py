@@ -32,12 +32,14 @@ from hub.identifiers import AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
-from hub.replay import ReplayGuard, SqliteSeenStore
+from hub.replay.guard import ReplayGuard
 from hub.signing import Signer
+from hub.storage.sqlite.seen import SqliteSeenStore
 from hub.verify import EnvelopeVerifier
+from tests.support.paths import REPO
 
 LAMBETH = AuthorityCode("E09000022")
-REFERRAL = Path(__file__).resolve().parents[1] / "examples" / "referral.xml"
+REFERRAL = REPO / "examples" / "referral.xml"
 TARGET_BYTES = 4096
 
 

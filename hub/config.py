@@ -1,4 +1,4 @@
-"""Configuration files: one TOML file per hub and per node.
+"""The hub's configuration file, and the TOML readers the node's configuration shares.
 
 Every option is documented on its dataclass field; ``docs/configuration.md``
 shows complete examples. Relative paths are resolved against the directory of
@@ -26,11 +26,17 @@ __all__ = [
     "HubConfig",
     "Limits",
     "LogSettings",
-    "NodeConfig",
     "SigningFiles",
-    "WitnessSettings",
+    "authority_option",
+    "expect",
+    "limits_table",
     "load_hub_config",
-    "load_node_config",
+    "option",
+    "optional_path",
+    "read_file",
+    "signing_files",
+    "table",
+    "tls_files",
 ]
 
 MAX_QUERY_DEADLINE_SECONDS: Final = 30.0
@@ -75,18 +81,6 @@ class Limits:
             )
         if self.max_message_bytes < 4096:
             raise ConfigError("max_message_bytes below 4096 cannot hold a signed envelope")
-
-
-@dataclass(frozen=True, slots=True)
-class WitnessSettings:
-    """``[witness]`` of a node: witnessing the hub's log (SPEC §8)."""
-
-    key: Path
-    """This node's cosignature/v1 signer key (``irthub log keygen --witness``)."""
-    log_key: Path
-    """The hub log's verifier key (its ``log.pub``): the only log key cosigned."""
-    interval_seconds: float = 10.0
-    """How often the node fetches a new checkpoint to cosign."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,84 +143,36 @@ class HubConfig:
             )
 
 
-@dataclass(frozen=True, slots=True)
-class NodeConfig:
-    """``[node]``, ``[tls]``, ``[signing]`` and ``[limits]`` of a borough node file."""
-
-    authority: AuthorityCode
-    """The borough this node answers for."""
-    node_id: str
-    """The node id carried in ``env:From/@node``."""
-    listen_host: str
-    listen_port: int
-    index: Path
-    """The local children's index (SQLite, filled by ``irthub node import``)."""
-    hub_url: str
-    """The hub's ``/v1/messages`` URL."""
-    tls: TlsFiles
-    signing: SigningFiles
-    data_dir: Path
-    """Where the node keeps its seen-message store and witness state."""
-    limits: Limits = field(default_factory=Limits)
-    answer_delay_seconds: float = 0.0
-    """Failure injection for demos and tests: wait this long before answering."""
-    witness: WitnessSettings | None = None
-    """``[witness]``: cosign the hub's log checkpoints; default off."""
-    catalogue: Path | None = None
-    """``[node] catalogue``: the node's ``ServiceCatalogue`` file, published to
-    the hub at start; default none (nothing published)."""
-
-
 def load_hub_config(path: Path) -> HubConfig:
     """Read and check a hub configuration file; raise ``ConfigError`` on any fault."""
-    data, base = _read(path)
-    hub = _table(data, "hub", path)
+    data, base = read_file(path)
+    hub = table(data, "hub", path)
     return HubConfig(
-        listen_host=_get(hub, "listen_host", str, path, "127.0.0.1"),
-        listen_port=_get(hub, "listen_port", int, path),
-        data_dir=base / _get(hub, "data_dir", str, path, "hub-data"),
-        tls=_tls(data, base, path),
-        signing=_signing(data, base, path),
-        limits=_limits(data, path),
+        listen_host=option(hub, "listen_host", str, path, "127.0.0.1"),
+        listen_port=option(hub, "listen_port", int, path),
+        data_dir=base / option(hub, "data_dir", str, path, "hub-data"),
+        tls=tls_files(data, base, path),
+        signing=signing_files(data, base, path),
+        limits=limits_table(data, path),
         node_urls={
-            _authority(code, path): _expect(url, str, path, f"nodes.{code}")
+            authority_option(code, path): expect(url, str, path, f"nodes.{code}")
             for code, url in data.get("nodes", {}).items()
         },
-        directory_file=_optional_path(hub, "directory", base, path),
-        protocols_dir=_optional_path(hub, "protocols", base, path),
-        shadow_protocols_dir=_optional_path(hub, "shadow_protocols", base, path),
-        maintenance=_get(hub, "maintenance", bool, path, False),
+        directory_file=optional_path(hub, "directory", base, path),
+        protocols_dir=optional_path(hub, "protocols", base, path),
+        shadow_protocols_dir=optional_path(hub, "shadow_protocols", base, path),
+        maintenance=option(hub, "maintenance", bool, path, False),
         referrals=_referrals(data, path),
         log=_log(data, base, path),
         storage=_storage(data, path),
     )
 
 
-def load_node_config(path: Path) -> NodeConfig:
-    """Read and check a node configuration file; raise ``ConfigError`` on any fault."""
-    data, base = _read(path)
-    node = _table(data, "node", path)
-    return NodeConfig(
-        authority=_authority(_get(node, "authority", str, path), path),
-        node_id=_get(node, "id", str, path),
-        listen_host=_get(node, "listen_host", str, path, "127.0.0.1"),
-        listen_port=_get(node, "listen_port", int, path),
-        index=base / _get(node, "index", str, path),
-        hub_url=_get(node, "hub_url", str, path),
-        tls=_tls(data, base, path),
-        signing=_signing(data, base, path),
-        data_dir=base / _get(node, "data_dir", str, path, "node-data"),
-        limits=_limits(data, path),
-        answer_delay_seconds=float(_get(node, "answer_delay_seconds", (int, float), path, 0.0)),
-        witness=_witness(data, base, path),
-        catalogue=_optional_path(node, "catalogue", base, path),
-    )
-
-
 _T = TypeVar("_T")
 
 
-def _read(path: Path) -> tuple[dict[str, Any], Path]:
+def read_file(path: Path) -> tuple[dict[str, Any], Path]:
+    """Parse TOML ``path``; return it and the folder relative paths are resolved against."""
     try:
         with path.open("rb") as handle:
             return tomllib.load(handle), path.resolve().parent
@@ -236,80 +182,76 @@ def _read(path: Path) -> tuple[dict[str, Any], Path]:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
 
 
-def _table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+def table(data: dict[str, Any], name: str, path: Path) -> dict[str, Any]:
+    """The ``[name]`` table of ``data``; raise ``ConfigError`` if it is missing."""
     table = data.get(name)
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: missing [{name}] table")
     return table
 
 
-def _get(
+def option(
     table: dict[str, Any],
     key: str,
     kind: type[_T] | tuple[type, ...],
     path: Path,
     default: Any = ...,
 ) -> Any:
+    """``table[key]`` checked against ``kind``, or ``default``; raise ``ConfigError``."""
     if key not in table:
         if default is ...:
             raise ConfigError(f"{path}: missing option {key!r}")
         return default
-    return _expect(table[key], kind, path, key)
+    return expect(table[key], kind, path, key)
 
 
-def _expect(value: Any, kind: type | tuple[type, ...], path: Path, key: str) -> Any:
+def expect(value: Any, kind: type | tuple[type, ...], path: Path, key: str) -> Any:
+    """``value`` if it is of ``kind`` (never a bool for int); else raise ``ConfigError``."""
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{path}: option {key!r} has the wrong type ({type(value).__name__})")
     return value
 
 
-def _authority(code: str, path: Path) -> AuthorityCode:
+def authority_option(code: str, path: Path) -> AuthorityCode:
+    """``code`` as an authority code; raise ``ConfigError`` naming the file."""
     try:
         return parse_authority(code)
     except SchemaInvalid as exc:
         raise ConfigError(f"{path}: {exc.reason}") from exc
 
 
-def _optional_path(table: dict[str, Any], key: str, base: Path, path: Path) -> Path | None:
-    value = _get(table, key, str, path, None)
+def optional_path(table: dict[str, Any], key: str, base: Path, path: Path) -> Path | None:
+    """``table[key]`` resolved against ``base``, or ``None`` when absent."""
+    value = option(table, key, str, path, None)
     return None if value is None else base / value
 
 
-def _tls(data: dict[str, Any], base: Path, path: Path) -> TlsFiles:
-    tls = _table(data, "tls", path)
-    crl = _get(tls, "crl", str, path, None)
+def tls_files(data: dict[str, Any], base: Path, path: Path) -> TlsFiles:
+    """The ``[tls]`` table as ``TlsFiles``."""
+    tls = table(data, "tls", path)
+    crl = option(tls, "crl", str, path, None)
     return TlsFiles(
-        cert=base / _get(tls, "cert", str, path),
-        key=base / _get(tls, "key", str, path),
-        root=base / _get(tls, "root", str, path),
+        cert=base / option(tls, "cert", str, path),
+        key=base / option(tls, "key", str, path),
+        root=base / option(tls, "root", str, path),
         crl=None if crl is None else base / crl,
     )
 
 
-def _signing(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:
-    signing = _table(data, "signing", path)
+def signing_files(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:
+    """The ``[signing]`` table as ``SigningFiles``."""
+    signing = table(data, "signing", path)
     return SigningFiles(
-        cert=base / _get(signing, "cert", str, path), key=base / _get(signing, "key", str, path)
-    )
-
-
-def _witness(data: dict[str, Any], base: Path, path: Path) -> WitnessSettings | None:
-    table = data.get("witness")
-    if table is None:
-        return None
-    return WitnessSettings(
-        key=base / _get(table, "key", str, path),
-        log_key=base / _get(table, "log_key", str, path),
-        interval_seconds=float(_get(table, "interval_seconds", (int, float), path, 10.0)),
+        cert=base / option(signing, "cert", str, path), key=base / option(signing, "key", str, path)
     )
 
 
 def _log(data: dict[str, Any], base: Path, path: Path) -> LogSettings:
     table = data.get("log", {})
     return LogSettings(
-        key=_optional_path(table, "key", base, path),
-        witnesses=_optional_path(table, "witnesses", base, path),
-        checkpoint_seconds=float(_get(table, "checkpoint_seconds", (int, float), path, 10.0)),
+        key=optional_path(table, "key", base, path),
+        witnesses=optional_path(table, "witnesses", base, path),
+        checkpoint_seconds=float(option(table, "checkpoint_seconds", (int, float), path, 10.0)),
     )
 
 
@@ -327,7 +269,8 @@ def _storage(data: dict[str, Any], path: Path) -> StorageSettings:
         raise ConfigError(f"{path}: [storage]: {exc}") from exc
 
 
-def _limits(data: dict[str, Any], path: Path) -> Limits:
+def limits_table(data: dict[str, Any], path: Path) -> Limits:
+    """The ``[limits]`` table as ``Limits``; unknown options are refused."""
     table = data.get("limits", {})
     known = {f.name: f for f in fields(Limits)}
     unknown = set(table) - set(known)

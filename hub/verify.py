@@ -48,7 +48,7 @@ from hub.envelope import DS_NS, Header, body_of, read_header
 from hub.errors import CertificateExpired, SenderMismatch, SignatureInvalid
 from hub.identifiers import AuthorityCode
 from hub.pki.trust import TrustStore, ValidatedChain
-from hub.replay import ReplayGuard, Sighting
+from hub.replay.guard import ReplayGuard, Sighting
 from hub.schemas import SchemaRegistry, default_registry
 from hub.xmlparse import XmlLimits, parse_untrusted
 

@@ -23,7 +23,10 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.signing import Signer
-from tests.pg_cluster import pg_bin_dir, throwaway_cluster
+from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster
+
+pytest_plugins = ["tests.support.log_fixtures"]
+"""Fixtures that tests in several packages share, kept in the test-support package."""
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LAMBETH = AuthorityCode("E09000022")

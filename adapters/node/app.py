@@ -26,27 +26,28 @@ from aiohttp import web
 
 from adapters.index.base import ChildIndex
 from adapters.matching.matcher import find
+from adapters.node.config import NodeConfig
 from adapters.node.response import response_body
 from adapters.node.subject_xml import subject_from_element
-from adapters.node.witnessing import WITNESS_KEY, attach_witness
 from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals
+from adapters.witness.wiring import WITNESS_KEY, attach_witness
 from hub.clock import Clock, SystemClock
-from hub.config import NodeConfig
 from hub.disclosure import KNOWNTO_NS, Grant
-from hub.errors import SchemaInvalid, SenderMismatch
-from hub.identifiers import HUB
-from hub.metrics import Metrics
-from hub.pki.trust import TrustStore
-from hub.replay import FreshnessPolicy, ReplayGuard, SqliteSeenStore
-from hub.schemas import default_registry
-from hub.signing import Signer
-from hub.transport.service import (
+from hub.endpoint import (
     SERVICE_KEY,
     MessageService,
     Reply,
     error_middleware,
     metrics_endpoint,
 )
+from hub.errors import SchemaInvalid, SenderMismatch
+from hub.identifiers import HUB
+from hub.metrics import Metrics
+from hub.pki.trust import TrustStore
+from hub.replay.guard import FreshnessPolicy, ReplayGuard
+from hub.schemas import default_registry
+from hub.signing import Signer
+from hub.storage.sqlite.seen import SqliteSeenStore
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 from hub.xmlparse import XmlLimits
 

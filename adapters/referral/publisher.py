@@ -18,13 +18,13 @@ from typing import Final
 
 from lxml import etree
 
+from adapters.client.exchange import HubExchange
+from adapters.client.services import CatalogueAck, DirectoryClient
 from hub.envelope import format_time
 from hub.errors import DeliveryFailure, IrtError, SchemaInvalid
-from hub.exchange import HubExchange
 from hub.identifiers import parse_authority
 from hub.schemas import default_registry
 from hub.services.catalogue import DIRECTORY_NS, parse_catalogue
-from hub.services.client import CatalogueAck, DirectoryClient
 from hub.xmlparse import parse_untrusted
 
 __all__ = ["MAX_WAIT_SECONDS", "load_catalogue", "publish_until_acknowledged"]

@@ -33,11 +33,11 @@ from lxml import etree
 
 from adapters.referral.store import Inbox, ReceivedReferral, SentEvent, SentReferrals
 from hub.disclosure import Grant
+from hub.endpoint import MessageService, Reply
 from hub.envelope import build_envelope, parse_time
 from hub.errors import DuplicateMessage, SchemaInvalid, SenderMismatch
 from hub.identifiers import HUB, MessageId, parse_message_id
 from hub.referral.messages import REFERRAL_NS, StatusUpdate, receipt_body
-from hub.transport.service import MessageService, Reply
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
 __all__ = ["ReferralReceiver"]

@@ -2,7 +2,7 @@
 
 The node process and the command line (``irthub referral inbox``,
 ``irthub referral update``) may open the file at once; WAL and the busy
-timeout of ``hub.store.sqlite`` let them.
+timeout of ``hub.storage.sqlite.database`` let them.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from adapters.referral.store import ReceivedReferral, SentEvent, SentReferral
 from hub.identifiers import AuthorityCode, MessageId
-from hub.store.sqlite import SqliteDatabase
+from hub.storage.sqlite.database import SqliteDatabase
 
 __all__ = ["NODE_REFERRAL_DATABASE", "SqliteNodeReferrals"]
 

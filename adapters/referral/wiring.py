@@ -19,12 +19,12 @@ from typing import Final
 from aiohttp import web
 from lxml import etree
 
+from adapters.client.exchange import HubExchange
+from adapters.node.config import NodeConfig
 from adapters.referral.publisher import load_catalogue, publish_until_acknowledged
 from adapters.referral.receiver import ReferralReceiver
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
-from hub.config import NodeConfig
-from hub.exchange import HubExchange
-from hub.transport.service import Handler, MessageService
+from hub.endpoint import Handler, MessageService
 
 __all__ = ["NODE_REFERRALS_KEY", "NODE_RETRYABLE", "attach_node_referrals"]
 

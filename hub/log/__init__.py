@@ -4,23 +4,23 @@ Modules, one concept each:
 
 - ``merkle``: RFC 9162 §2.1 hashing and proof verification;
 - ``tree``: appending leaves and generating proofs over a ``NodeStore``;
-- ``sqlite_nodes``: the durable SQLite ``NodeStore``;
 - ``note``: C2SP signed-note keys and wire format;
 - ``checkpoint``: C2SP tlog-checkpoint signing and strict opening;
 - ``cosignature``: C2SP tlog-cosignature/v1;
-- ``witness``: the checks a borough node makes before cosigning;
 - ``errors``: the ``LogError`` branch of the ``hub.errors`` tree.
 
 The hub's message log on top of that core, imported from its own module:
 
 - ``entry``: ``LogEntry``, the leaf (metadata and digests, no personal data);
-- ``storage``: the storage Protocols and records; ``sqlite_log`` on SQLite,
-  ``pg_log`` on PostgreSQL (several hub instances sharing one log);
-- ``store``: ``MessageLog``, group-committed appends, proofs, pruning;
+- ``store``: the storage Protocols and records, implemented per backend in
+  ``hub.storage`` (SQLite; PostgreSQL for several hub instances sharing one log);
+- ``message_log``: ``MessageLog``, group-committed appends, proofs, pruning;
 - ``checkpointer``: signing checkpoints on a schedule; ``keyfiles``: key files;
 - ``routes``: the ``/v1/log/*`` HTTP endpoints;
-- ``witness_client``: a borough node witnessing the hub's log;
 - ``evidence``, ``audit``, ``bundle``, ``access``: the offline auditor.
+
+The borough side's witness (checking and cosigning checkpoints) is
+``adapters.witness``.
 
 The names below are the package's public surface.
 """
@@ -56,7 +56,6 @@ from hub.log.note import (
     generate_cosigner_key,
     generate_log_key,
 )
-from hub.log.sqlite_nodes import SqliteNodeStore
 from hub.log.tree import (
     MemoryNodeStore,
     NodeId,
@@ -66,7 +65,7 @@ from hub.log.tree import (
     inclusion_proof,
     root,
 )
-from hub.log.witness import Cosigned, Witness, WitnessState
+from hub.storage.sqlite.merkle_nodes import SqliteNodeStore
 
 __all__ = [
     "EMPTY_ROOT",
@@ -74,7 +73,6 @@ __all__ = [
     "CheckpointInconsistent",
     "ConsistencyProofInvalid",
     "Cosignature",
-    "Cosigned",
     "InclusionProofInvalid",
     "LeafHash",
     "LogError",
@@ -94,8 +92,6 @@ __all__ = [
     "SignatureType",
     "SignedCheckpoint",
     "SqliteNodeStore",
-    "Witness",
-    "WitnessState",
     "append_leaves",
     "consistency_proof",
     "cosign",

@@ -34,7 +34,7 @@ from hub.identifiers import AuthorityCode
 from hub.log.entry import LogEntry
 from hub.log.errors import LogEvidenceInvalid
 from hub.log.evidence import AUDIT_MAX_MESSAGE_BYTES
-from hub.log.storage import LeafStore, Pruned
+from hub.log.store import LeafStore, Pruned
 from hub.xmlparse import XmlLimits, parse_untrusted
 
 __all__ = ["DEFAULT_REFERRAL_WINDOW", "AccessRow", "access_report"]

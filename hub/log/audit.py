@@ -40,7 +40,7 @@ from hub.log.errors import LogEvidenceInvalid, LogKeyInvalid, LogStoreError
 from hub.log.evidence import MessageChecker
 from hub.log.merkle import LeafHash, RootHash, leaf_hash, verify_consistency
 from hub.log.note import NoteVerifier, SignatureType, parse_note
-from hub.log.storage import LogStorage, Pruned, StoredCheckpoint
+from hub.log.store import LogStorage, Pruned, StoredCheckpoint
 from hub.log.tree import MemoryNodeStore, NodeId, append_leaves, consistency_proof, root
 
 __all__ = ["AuditSummary", "AuditTrust", "audit_log"]

@@ -45,9 +45,9 @@ from hub.log.entry import LogEntry
 from hub.log.errors import LogEvidenceInvalid, LogRangeError, LogStoreError
 from hub.log.evidence import AUDIT_MAX_MESSAGE_BYTES, CheckedMessage, MessageChecker
 from hub.log.merkle import leaf_hash, verify_inclusion
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteVerifier
-from hub.log.storage import Pruned, check_rule_id
-from hub.log.store import MessageLog
+from hub.log.store import Pruned, check_rule_id
 from hub.xmlparse import XmlLimits, parse_untrusted
 
 __all__ = [

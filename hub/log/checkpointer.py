@@ -31,9 +31,9 @@ from aiohttp import web
 from hub.errors import IrtError
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
 from hub.log.errors import LogKeyInvalid, LogStoreError
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, SignatureType
-from hub.log.storage import StoredCheckpoint
-from hub.log.store import MessageLog
+from hub.log.store import StoredCheckpoint
 
 __all__ = ["DEFAULT_INTERVAL", "TURN_WAIT_SECONDS", "Checkpointer"]
 

@@ -53,7 +53,7 @@ def cosign(text: bytes, signer: NoteSigner, *, timestamp: int) -> bytes:
 
     Raises ``LogKeyInvalid`` if ``signer`` is not a cosignature/v1 key, and
     ``NoteMalformed`` if ``timestamp`` is out of range. The caller must have
-    verified the checkpoint first; see ``hub.log.witness``.
+    verified the checkpoint first; see ``adapters.witness.cosigning``.
     """
     if signer.sig_type is not SignatureType.COSIGNATURE_V1:
         raise LogKeyInvalid(f"key {signer.name!r} is not a cosignature/v1 key")

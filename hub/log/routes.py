@@ -38,9 +38,9 @@ from hub.log.errors import (
     NoteSignatureInvalid,
 )
 from hub.log.merkle import MAX_TREE_SIZE
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteVerifier, SignatureType, parse_note, signature_line
-from hub.log.store import MessageLog
-from hub.transport.client import read_capped
+from hub.transport.delivery import read_capped
 
 __all__ = [
     "LOG_KEY",

@@ -37,6 +37,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from hub.clock import Clock
+from hub.endpoint import MessageService
 from hub.errors import DeliveryFailure, InternalError, IrtError
 from hub.identifiers import AuthorityCode
 from hub.referral.messages import REFERRAL_NS, failure_body
@@ -51,8 +52,7 @@ from hub.referral.store import (
     ReferralStore,
     RetryLater,
 )
-from hub.transport.client import Answer, Delivery
-from hub.transport.service import MessageService
+from hub.transport.delivery import Answer, Delivery
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
 __all__ = ["TRANSIENT_CODES", "Courier"]

@@ -13,13 +13,13 @@ from dataclasses import dataclass, fields
 from datetime import timedelta
 from typing import Any, Final
 
-from hub.replay import FreshnessPolicy
+from hub.replay.guard import FreshnessPolicy
 
 __all__ = ["MAX_DELIVERY_WINDOW", "ReferralSettings"]
 
 MAX_DELIVERY_WINDOW: Final = FreshnessPolicy().max_lifetime
 """A forward carries ``Expires`` at the end of the window so that retries of
-the same bytes stay fresh (hub/replay.py); receivers accept at most this
+the same bytes stay fresh (hub/replay/guard.py); receivers accept at most this
 ``Expires - Created``, so no window may be longer."""
 
 

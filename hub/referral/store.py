@@ -11,7 +11,7 @@
   implementation does with ``SELECT … FOR UPDATE SKIP LOCKED`` so several
   hubs can share one queue.
 
-``hub.store.referrals.SqliteReferralStore`` implements all three on one
+``hub.storage.sqlite.referrals.SqliteReferralStore`` implements all three on one
 SQLite file. Every method raises ``InternalError`` when storage fails.
 """
 

@@ -22,20 +22,20 @@ from prometheus_client import Gauge
 
 from hub.clock import Clock
 from hub.config import HubConfig
+from hub.endpoint import Handler, MessageService
 from hub.errors import IrtError
 from hub.identifiers import AuthorityCode
 from hub.policy.engine import PolicyEngine
-from hub.referral.broker import ReferralBroker
 from hub.referral.courier import Courier
-from hub.services.broker import ServiceDirectory
-from hub.store.catalogues import SqliteCatalogueStore
-from hub.store.referrals import SqliteReferralStore
-from hub.transport.client import Delivery
-from hub.transport.service import Handler, MessageService
+from hub.referral.handlers import ReferralBroker
+from hub.services.handlers import ServiceDirectory
+from hub.storage.sqlite.catalogues import SqliteCatalogueStore
+from hub.storage.sqlite.referrals import SqliteReferralStore
+from hub.transport.delivery import Delivery
 
 if TYPE_CHECKING:
-    from hub.store.pg_catalogues import PgCatalogueStore
-    from hub.store.pg_referrals import PgReferralStore
+    from hub.storage.postgresql.catalogues import PgCatalogueStore
+    from hub.storage.postgresql.referrals import PgReferralStore
 
 __all__ = ["HUB_RETRYABLE", "REFERRALS_KEY", "ReferralParts", "attach_referrals"]
 

@@ -1,7 +1,7 @@
 """Where the hub keeps the latest service catalogue of each authority.
 
 ``CatalogueStore`` is the two-method interface the directory broker writes
-through; ``hub.store.catalogues.SqliteCatalogueStore`` is the durable
+through; ``hub.storage.sqlite.catalogues.SqliteCatalogueStore`` is the durable
 implementation. Only the signed bytes are stored: the typed ``Catalogue`` is
 rebuilt from them when the hub starts, so what is searched is always what
 was signed.

@@ -1,7 +1,7 @@
 """Where the hub keeps what it keeps: SQLite (embedded default) or PostgreSQL.
 
 Each store is a small Protocol defined beside its concept (``SeenStore`` in
-``hub.replay``, ``LogStorage`` in ``hub.log.storage``, the referral stores in
+``hub.replay.guard``, ``LogStorage`` in ``hub.log.store``, the referral stores in
 ``hub.referral.store``), with a SQLite implementation and a PostgreSQL one.
 This package holds what the backends share:
 

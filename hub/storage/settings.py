@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
-from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
-from hub.log.storage import LogStorage
-from hub.policy.kept import FolderKeptIsps, KeptIsps
-from hub.replay import SqliteSeenStore
-from hub.store.catalogues import SqliteCatalogueStore
-from hub.store.referrals import SqliteReferralStore
+from hub.log.store import LogStorage
+from hub.policy.store import KeptIsps
+from hub.storage.sqlite.catalogues import SqliteCatalogueStore
+from hub.storage.sqlite.isps import FolderKeptIsps
+from hub.storage.sqlite.log import LOG_DB_NAME, SqliteLogStorage
+from hub.storage.sqlite.referrals import SqliteReferralStore
+from hub.storage.sqlite.seen import SqliteSeenStore
 
 if TYPE_CHECKING:
-    from hub.storage.pg_seen import PgSeenStore
-    from hub.storage.postgres import PgDatabase
-    from hub.store.pg_catalogues import PgCatalogueStore
-    from hub.store.pg_referrals import PgReferralStore
+    from hub.storage.postgresql.catalogues import PgCatalogueStore
+    from hub.storage.postgresql.database import PgDatabase
+    from hub.storage.postgresql.referrals import PgReferralStore
+    from hub.storage.postgresql.seen import PgSeenStore
 
 __all__ = [
     "CATALOGUE_DATABASE",
@@ -103,7 +104,7 @@ class HubStorage:
     referrals: SqliteReferralStore | PgReferralStore
     catalogues: SqliteCatalogueStore | PgCatalogueStore
     isps: KeptIsps
-    """The signed ISP versions in force (shared on PostgreSQL, see hub.policy.kept)."""
+    """The signed ISP versions in force (shared on PostgreSQL, see hub.policy.store)."""
     database: PgDatabase | None = None
     """The shared PostgreSQL pool, or ``None`` on SQLite."""
 
@@ -124,12 +125,12 @@ def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
     """
     if settings.backend == "postgresql":
         # Imported here: the embedded SQLite hub never loads the driver.
-        from hub.log.pg_log import PgLogStorage  # noqa: PLC0415
-        from hub.storage.pg_isps import PgKeptIsps  # noqa: PLC0415
-        from hub.storage.pg_seen import PgSeenStore  # noqa: PLC0415
-        from hub.storage.postgres import PgDatabase  # noqa: PLC0415
-        from hub.store.pg_catalogues import PgCatalogueStore  # noqa: PLC0415
-        from hub.store.pg_referrals import PgReferralStore  # noqa: PLC0415
+        from hub.storage.postgresql.catalogues import PgCatalogueStore  # noqa: PLC0415
+        from hub.storage.postgresql.database import PgDatabase  # noqa: PLC0415
+        from hub.storage.postgresql.isps import PgKeptIsps  # noqa: PLC0415
+        from hub.storage.postgresql.log import PgLogStorage  # noqa: PLC0415
+        from hub.storage.postgresql.referrals import PgReferralStore  # noqa: PLC0415
+        from hub.storage.postgresql.seen import PgSeenStore  # noqa: PLC0415
 
         assert settings.dsn is not None  # checked by StorageSettings
         database = PgDatabase(settings.dsn, pool_size=settings.pool_size)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load_hub_config, load_node_config
+from adapters.node.config import load_node_config
+from hub.config import ConfigError, load_hub_config
 
 HUB_FILE = """
 [hub]

@@ -17,7 +17,6 @@ import pytest
 from click.testing import CliRunner
 from lxml import etree
 
-from hub.cli import main
 from hub.errors import InternalError, SchemaInvalid
 from hub.identifiers import is_valid_nhs_number, is_valid_upn
 from hub.schemas import (
@@ -27,10 +26,11 @@ from hub.schemas import (
     default_registry,
 )
 from hub.xmlparse import parse_untrusted
+from irthub.cli import main
+from tests.support.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 BODIES = sorted((ASSETS / "bodies").glob("*.xml"))
-INVALID_BODIES = sorted((ASSETS / "invalid-bodies").glob("*.xml"))
+INVALIDBODIES = sorted((ASSETS / "invalid-bodies").glob("*.xml"))
 
 COMMON = "urn:lcpc:irt:common:1"
 KNOWNTO = "urn:lcpc:irt:knownto:1"
@@ -131,11 +131,11 @@ def test_samples_carry_envelopes_that_validate(registry: SchemaRegistry) -> None
 
 
 def test_invalid_folder_uses_only_known_rules() -> None:
-    rules = {path.name.split("--", 1)[0] for path in INVALID_BODIES}
+    rules = {path.name.split("--", 1)[0] for path in INVALIDBODIES}
     assert rules == set(RULE_MESSAGES)
 
 
-@pytest.mark.parametrize("path", INVALID_BODIES, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", INVALIDBODIES, ids=lambda p: p.stem)
 def test_invalid_body_is_refused_naming_the_rule(registry: SchemaRegistry, path: Path) -> None:
     rule = path.name.split("--", 1)[0]
     with pytest.raises(
@@ -212,7 +212,7 @@ def test_common_namespace_has_no_body_element(registry: SchemaRegistry) -> None:
 
 def test_validation_is_safe_across_threads(registry: SchemaRegistry) -> None:
     valid = _root(ASSETS / "bodies" / "KnownToQuery.xml")
-    invalid = {path.stem: _root(path) for path in INVALID_BODIES if "KnownToQuery" in path.name}
+    invalid = {path.stem: _root(path) for path in INVALIDBODIES if "KnownToQuery" in path.name}
     expected = {}
     for stem, root in invalid.items():
         with pytest.raises(SchemaInvalid, match=r"^schema-invalid: line ") as caught:

@@ -27,12 +27,13 @@ from hub.identifiers import AuthorityCode
 from hub.pki.issuing import issue_certificate, new_key
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
-from hub.replay import MemorySeenStore, ReplayGuard, Sighting
+from hub.replay.guard import ReplayGuard, Sighting
 from hub.signing import Signer
+from hub.storage.memory.seen import MemorySeenStore
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 from hub.xmlparse import XmlLimits
+from tests.support.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[1] / "assets"
 BODIES = sorted((ASSETS / "bodies").glob("*.xml"))
 LAMBETH = AuthorityCode("E09000022")
 SOUTHWARK = AuthorityCode("E09000028")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -19,11 +18,13 @@ from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.errors import SchemaInvalid
 from hub.identifiers import AGENCY_TYPES, CONSENT_VALUES, PURPOSES, AuthorityCode
 from hub.pki.trust import TrustStore
-from hub.replay import MemorySeenStore, ReplayGuard
+from hub.replay.guard import ReplayGuard
 from hub.signing import Signer
+from hub.storage.memory.seen import MemorySeenStore
 from hub.verify import EnvelopeVerifier
+from tests.support.paths import BODIES
 
-QUERY = Path(__file__).resolve().parents[1] / "assets" / "bodies" / "KnownToQuery.xml"
+QUERY = BODIES / "KnownToQuery.xml"
 LAMBETH, SOUTHWARK = AuthorityCode("E09000022"), AuthorityCode("E09000028")
 NOW = datetime.now(UTC).replace(microsecond=0)
 

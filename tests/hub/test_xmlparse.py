@@ -11,8 +11,9 @@ import pytest
 
 from hub.errors import ForbiddenXml, InputRejected, MalformedXml, TooLarge
 from hub.xmlparse import XmlLimits, parse_untrusted
+from tests.support.paths import ASSETS
 
-ATTACKS = Path(__file__).resolve().parents[1] / "assets" / "attacks" / "xml"
+ATTACKS = ASSETS / "attacks" / "xml"
 ATTACK_FILES = sorted(ATTACKS.glob("*.xml"))
 
 

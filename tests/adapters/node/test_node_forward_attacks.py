@@ -22,13 +22,14 @@ import pytest_asyncio
 from aiohttp import web
 from lxml import etree
 
+from adapters.client.knownto import ChildQuery
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord
 from adapters.node.app import build_node_app
-from hub.client import ChildQuery
+from adapters.node.config import NodeConfig
 from hub.clock import SystemClock
-from hub.config import NodeConfig, SigningFiles
+from hub.config import SigningFiles
 from hub.disclosure import KNOWNTO_NS, decision_element
 from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope, read_header
 from hub.identifiers import HUB, AuthorityCode

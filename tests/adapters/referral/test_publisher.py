@@ -10,7 +10,8 @@ import pytest
 from adapters.referral.publisher import load_catalogue
 from hub.errors import SchemaInvalid
 from hub.pki.layout import PkiLayout
-from tests.hub.referral.referral_world import (
+from tests.support.paths import ASSETS
+from tests.support.referral_world import (
     CROYDON,
     LAMBETH,
     SOUTHWARK,
@@ -20,7 +21,6 @@ from tests.hub.referral.referral_world import (
 )
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 
 
 async def test_nodes_started_before_the_hub_publish_once_it_is_up(

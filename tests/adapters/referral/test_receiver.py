@@ -21,10 +21,11 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.referral.messages import REFERRAL_NS
 from hub.signing import Signer
-from hub.transport.client import HttpsDelivery
+from hub.transport.delivery import HttpsDelivery
 from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
-from tests.hub.referral.referral_world import (
+from tests.support.paths import ASSETS
+from tests.support.referral_world import (
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
@@ -35,7 +36,6 @@ from tests.hub.referral.referral_world import (
 )
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 _R = f"{{{REFERRAL_NS}}}"
 
 

@@ -9,20 +9,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audited_log import Audited, build_audited_log, rebuild_tree, resign_checkpoints
 from click.testing import CliRunner, Result
-from signed_messages import SignerFor
 
-from hub.cli import main
 from hub.log.audit import AuditTrust, audit_log
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
 from hub.log.cosignature import cosign
 from hub.log.evidence import CrlTimeline, MessageChecker
 from hub.log.keyfiles import load_verifier
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_log_key, parse_note, signature_line
-from hub.log.sqlite_log import SqliteLogStorage
-from hub.log.store import MessageLog
 from hub.pki.layout import PkiLayout
+from hub.storage.sqlite.log import SqliteLogStorage
+from irthub.cli import main
+from tests.support.audited_log import Audited, build_audited_log, rebuild_tree, resign_checkpoints
+from tests.support.signed_messages import SignerFor
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from signed_messages import (
+
+from hub.identifiers import HUB, MessageId
+from hub.log.entry import LogEntry
+from hub.log.message_log import MessageLog
+from irthub.cli import main
+from tests.support.signed_messages import (
     CROYDON,
     LAMBETH,
     SOUTHWARK,
@@ -19,11 +24,6 @@ from signed_messages import (
     sign,
     with_children,
 )
-
-from hub.cli import main
-from hub.identifiers import HUB, MessageId
-from hub.log.entry import LogEntry
-from hub.log.store import MessageLog
 
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=6)
 

@@ -10,14 +10,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from audited_log import Audited, build_audited_log
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import Encoding
-from signed_messages import SignerFor
 
-from hub.cli import main
-from hub.log.store import MessageLog
+from hub.log.message_log import MessageLog
 from hub.pki.layout import PkiLayout
+from irthub.cli import main
+from tests.support.audited_log import Audited, build_audited_log
+from tests.support.signed_messages import SignerFor
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from signed_messages import SignerFor, sample_messages
 
-from hub.cli import main
 from hub.log.checkpoint import open_note
 from hub.log.checkpointer import Checkpointer
 from hub.log.entry import LogEntry
@@ -25,8 +23,10 @@ from hub.log.keyfiles import (
     load_witness_keys,
     write_key_pair,
 )
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, SignatureType, generate_cosigner_key, generate_log_key
-from hub.log.store import MessageLog
+from irthub.cli import main
+from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 

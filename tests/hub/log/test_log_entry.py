@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from signed_messages import LAMBETH, SOUTHWARK, SignerFor, body, sign
 
 from hub.clock import FixedClock
 from hub.identifiers import HUB
@@ -16,6 +15,7 @@ from hub.log.entry import MAX_LEAF_BYTES, LogEntry
 from hub.log.errors import LogEvidenceInvalid
 from hub.pki.trust import TrustStore
 from hub.verify import EnvelopeVerifier
+from tests.support.signed_messages import LAMBETH, SOUTHWARK, SignerFor, body, sign
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 

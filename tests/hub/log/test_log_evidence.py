@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from signed_messages import LAMBETH, body, entry_for, sign
 
 from hub.errors import UntrustedCertificate
 from hub.identifiers import MessageId
@@ -18,6 +17,7 @@ from hub.log.evidence import CrlTimeline, MessageChecker
 from hub.pki.issuing import issue_certificate, new_key
 from hub.pki.layout import PkiLayout
 from hub.signing import Signer
+from tests.support.signed_messages import LAMBETH, body, entry_for, sign
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 

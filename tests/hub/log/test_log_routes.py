@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from signed_messages import SignerFor, sample_messages
 
 from hub.log.checkpoint import open_note
 from hub.log.checkpointer import Checkpointer
 from hub.log.cosignature import cosign
 from hub.log.entry import LogEntry
 from hub.log.merkle import leaf_hash, verify_consistency, verify_inclusion
+from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_cosigner_key, parse_note
 from hub.log.routes import MAX_COSIGNATURE_BYTES, WitnessKeys, setup_log
-from hub.log.store import MessageLog
+from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
 Client = TestClient[web.Request, web.Application]

@@ -22,15 +22,10 @@ from hub.log.merkle import (
     verify_consistency,
     verify_inclusion,
 )
+from tests.support.paths import ASSETS
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
-VECTORS = REPO_ROOT.parent / "shared" / "testdata" / "merkle"
-if not (VECTORS / "SOURCE.md").is_file():
-    pytest.fail(
-        f"RFC 9162 test vectors not found at {VECTORS}: the shared/ folder must sit beside "
-        "the repository clone",
-        pytrace=False,
-    )
+VECTORS = ASSETS / "rfc9162-merkle"
+"""transparency-dev/merkle's vectors, vendored with their source and licence."""
 INCLUSION_FILES = sorted((VECTORS / "inclusion").rglob("*.json"))
 CONSISTENCY_FILES = sorted((VECTORS / "consistency").rglob("*.json"))
 

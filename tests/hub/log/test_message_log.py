@@ -20,8 +20,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from log_backends import Backend
-from signed_messages import SignerFor, sample_messages
 
 from hub.log.checkpoint import Checkpoint, sign_checkpoint
 from hub.log.cosignature import cosign
@@ -33,6 +31,7 @@ from hub.log.errors import (
     NoteSignatureInvalid,
 )
 from hub.log.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from hub.log.message_log import GroupCommit, MessageLog
 from hub.log.note import (
     MAX_SIGNATURE_LINES,
     NoteSigner,
@@ -40,12 +39,13 @@ from hub.log.note import (
     generate_cosigner_key,
     parse_note,
 )
-from hub.log.sqlite_log import LOG_DB_NAME, SqliteLogStorage
-from hub.log.storage import LogStorage, Pruned
-from hub.log.store import GroupCommit, MessageLog
+from hub.log.store import LogStorage, Pruned
+from hub.storage.sqlite.log import LOG_DB_NAME, SqliteLogStorage
+from tests.support.log_backends import Backend
+from tests.support.paths import REPO
+from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +192,7 @@ def test_a_failing_append_leaves_neither_leaves_nor_nodes(
 
 _CHILD = """
 import asyncio, pickle, sys
-from hub.log.store import MessageLog
+from hub.log.message_log import MessageLog
 items = pickle.loads(sys.stdin.buffer.read())
 async def main():
     log = MessageLog.open(__import__("pathlib").Path(sys.argv[1]))

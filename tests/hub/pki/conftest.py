@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from pki_builders import now
 
 from hub.pki.certificates import PrivateKey
 from hub.pki.issuing import init_pki, load_ca
 from hub.pki.layout import PkiLayout
+from tests.support.pki_builders import now
 
 
 @pytest.fixture(scope="session")

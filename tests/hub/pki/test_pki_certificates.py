@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from pki_builders import LAMBETH, now, party_certificate
 
 from hub.pki.certificates import PrivateKey, Revocation, build_crl, issue_root, new_key
+from tests.support.pki_builders import LAMBETH, now, party_certificate
 
 Ca = tuple[x509.Certificate, PrivateKey]
 

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
-from pki_builders import LAMBETH, now
 
-from hub.cli import main
 from hub.errors import CertificateExpired, CertificateRevoked
 from hub.pki.issuing import load_registry
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
+from irthub.cli import main
+from tests.support.pki_builders import LAMBETH, now
 
 
 def _run(*args: str) -> Result:

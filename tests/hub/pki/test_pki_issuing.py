@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
-from pki_builders import LAMBETH, now
 
 from hub.authorities import PARTIES
 from hub.errors import CertificateRevoked
@@ -17,6 +16,7 @@ from hub.pki.errors import PkiError
 from hub.pki.issuing import load_ca, load_registry, reissue, revoke, write_crl
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
+from tests.support.pki_builders import LAMBETH, now
 
 
 def _cert(path: Path) -> x509.Certificate:

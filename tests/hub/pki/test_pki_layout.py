@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from pki_builders import LAMBETH, now
 
 from hub.authorities import PARTIES
 from hub.pki.errors import PkiError
 from hub.pki.issuing import init_pki, load_ca
 from hub.pki.layout import PkiLayout, write_private_key, write_public_file
+from tests.support.pki_builders import LAMBETH, now
 
 
 def _mode(path: Path) -> int:

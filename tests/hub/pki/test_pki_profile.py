@@ -9,7 +9,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, raw_certificate
 
 from hub.authorities import AUTHORITY_NAMES, PARTIES
 from hub.directory.model import default_directory
@@ -18,6 +17,7 @@ from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.pki.certificates import PrivateKey
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import DOCUMENT_SIGNING, authority_of, check_key, check_purpose
+from tests.support.pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, raw_certificate
 
 Ca = tuple[x509.Certificate, PrivateKey]
 
@@ -176,7 +176,7 @@ def test_purposes_are_exclusive(ca: Ca) -> None:
 
 
 def test_a_signing_certificate_needs_digital_signature(ca: Ca) -> None:
-    from pki_builders import usage
+    from tests.support.pki_builders import usage
 
     cert = raw_certificate(ca[0], ca[1], key_usage=usage(signature=False))
     with pytest.raises(UntrustedCertificate, match=r"key usage lacks digitalSignature"):

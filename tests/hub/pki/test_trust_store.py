@@ -15,16 +15,6 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
-from pki_builders import (
-    LAMBETH,
-    SOUTHWARK,
-    TLS_EKU,
-    name,
-    now,
-    party_certificate,
-    raw_certificate,
-    usage,
-)
 
 from hub.errors import (
     CertificateExpired,
@@ -38,6 +28,16 @@ from hub.pki.issuing import revoke
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import ROOT_NAME
 from hub.pki.trust import MAX_CHAIN_LENGTH, TrustStore
+from tests.support.pki_builders import (
+    LAMBETH,
+    SOUTHWARK,
+    TLS_EKU,
+    name,
+    now,
+    party_certificate,
+    raw_certificate,
+    usage,
+)
 
 Ca = tuple[x509.Certificate, PrivateKey]
 

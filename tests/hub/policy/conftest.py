@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from isp_builders import PROTOCOLS, TODAY, IspXml, RuleXml, build_isp, build_rule
 
 from hub.clock import FixedClock
 from hub.directory import Directory, default_directory
 from hub.policy.engine import PolicyEngine
 from hub.policy.signed import UnsafeUnsignedIspReader
+from tests.support.isp_builders import TODAY, IspXml, RuleXml, build_isp, build_rule
+from tests.support.paths import PROTOCOLS
 
 
 @pytest.fixture(scope="session")

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from isp_builders import PROTOCOLS
 
-from hub.cli.policy import group
+from irthub.cli.policy import group
+from tests.support.paths import PROTOCOLS
 
 ON = ["--on", "2026-11-24"]
 

@@ -6,7 +6,6 @@ import itertools
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from isp_builders import build_isp, build_rule
 
 from hub.directory import Directory, default_directory
 from hub.identifiers import (
@@ -22,6 +21,7 @@ from hub.policy.engine import PolicyEngine
 from hub.policy.model import IspDocument, parse_isp
 from hub.policy.request import REQUESTABLE_LEVELS, PolicyRequest
 from hub.policy.scan import scan_decide, scan_side
+from tests.support.isp_builders import build_isp, build_rule
 
 PARTNER_CHOICES = [
     ["london"],

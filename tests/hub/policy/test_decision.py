@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
-from isp_builders import ALL_CONSENTS, IspXml, RuleXml, asker
 
 from hub.errors import SchemaInvalid
 from hub.identifiers import AuthorityCode
 from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
 from hub.policy.request import PolicyRequest
+from tests.support.isp_builders import ALL_CONSENTS, IspXml, RuleXml, asker
 
 LAMBETH, SOUTHWARK, HAVERING = (
     AuthorityCode("E09000022"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import pytest
-from isp_builders import PROTOCOLS
 
 from hub.directory import Directory
 from hub.errors import SchemaInvalid
@@ -13,6 +12,7 @@ from hub.identifiers import ALL_AUTHORITIES, ORDINARY_CATEGORIES, AuthorityCode
 from hub.policy.diff import Change, Grant, diff_documents, group_changes, shadow_changes
 from hub.policy.engine import PolicyEngine
 from hub.policy.model import IspDocument, parse_isp
+from tests.support.paths import PROTOCOLS
 
 LAMBETH = AuthorityCode("E09000022")
 ORDINARY = frozenset(ORDINARY_CATEGORIES)

@@ -6,12 +6,13 @@ import shutil
 from pathlib import Path
 
 import pytest
-from isp_builders import PROTOCOLS, IspXml, RuleXml, asker
 
 from hub.errors import SchemaInvalid
 from hub.identifiers import AuthorityCode
 from hub.policy.engine import PolicyEngine
 from hub.policy.request import PolicyRequest
+from tests.support.isp_builders import IspXml, RuleXml, asker
+from tests.support.paths import PROTOCOLS
 
 LAMBETH, SOUTHWARK = AuthorityCode("E09000022"), AuthorityCode("E09000028")
 S47 = ("child-protection-s47",)

@@ -6,7 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from isp_builders import PROTOCOLS
 
 from hub.directory import Directory
 from hub.errors import SchemaInvalid
@@ -14,6 +13,7 @@ from hub.identifiers import ALL_AUTHORITIES
 from hub.policy.engine import PolicyEngine
 from hub.policy.fixtures import load_fixtures, run_fixtures
 from hub.policy.model import load_isp
+from tests.support.paths import PROTOCOLS
 
 DOCUMENTS = sorted(PROTOCOLS.glob("*.xml"))
 

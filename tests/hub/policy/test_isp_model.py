@@ -6,12 +6,13 @@ import hashlib
 from datetime import date
 
 import pytest
-from isp_builders import PROTOCOLS, IspXml, RuleXml
 
 from hub.directory import Directory
 from hub.errors import ForbiddenXml, SchemaInvalid
 from hub.identifiers import ORDINARY_CATEGORIES
 from hub.policy.model import load_isp, parse_isp
+from tests.support.isp_builders import IspXml, RuleXml
+from tests.support.paths import PROTOCOLS
 
 S47 = ("child-protection-s47",)
 

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from isp_builders import TODAY, asker, build_isp, build_rule
 from lxml import etree
 
 from hub.clock import FixedClock
@@ -38,6 +37,8 @@ from hub.policy.request import PolicyRequest
 from hub.policy.signed import SignedIspReader
 from hub.signing import Signer
 from hub.verify import DocumentVerifier
+from tests.support.isp_builders import TODAY, asker, build_isp, build_rule
+from tests.support.paths import BODIES
 
 LAMBETH, SOUTHWARK = AuthorityCode("E09000022"), AuthorityCode("E09000028")
 S47 = ("child-protection-s47",)
@@ -119,7 +120,7 @@ def test_document_signed_by_another_authority_is_refused(
 
 
 def test_another_signed_document_is_not_an_isp(engine: PolicyEngine, signer_for: SignerFor) -> None:
-    body = etree.parse(str(Path(__file__).parents[2] / "assets" / "bodies" / "KnownToQuery.xml"))
+    body = etree.parse(str(BODIES / "KnownToQuery.xml"))
     header = Header(
         message_class="KnownToQuery",
         qualifier="request",

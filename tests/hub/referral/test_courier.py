@@ -15,7 +15,17 @@ from typing import cast
 
 import pytest
 import pytest_asyncio
-from referral_world import (
+
+from adapters.client.exchange import Signed
+from hub.clock import FixedClock
+from hub.endpoint import SERVICE_KEY, Handler
+from hub.errors import InternalError, IrtError
+from hub.identifiers import MessageId
+from hub.pki.layout import PkiLayout
+from hub.referral.settings import ReferralSettings
+from hub.referral.store import Outgoing, ReferralRecord, ReferralStore
+from hub.transport.delivery import Delivery
+from tests.support.referral_world import (
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
@@ -25,16 +35,6 @@ from referral_world import (
     camhs_referral,
     wait_until,
 )
-
-from hub.clock import FixedClock
-from hub.errors import InternalError, IrtError
-from hub.exchange import Signed
-from hub.identifiers import MessageId
-from hub.pki.layout import PkiLayout
-from hub.referral.settings import ReferralSettings
-from hub.referral.store import Outgoing, ReferralRecord, ReferralStore
-from hub.transport.client import Delivery
-from hub.transport.service import SERVICE_KEY, Handler
 
 PURPOSE = "child-in-need-s17"
 FAST = ReferralSettings(

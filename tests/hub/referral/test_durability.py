@@ -26,7 +26,15 @@ from pathlib import Path
 
 import pytest
 import pytest_asyncio
-from referral_world import (
+
+from adapters.client.exchange import Signed
+from adapters.client.referrals import ReferralClient
+from hub.errors import DeliveryFailure, InternalError
+from hub.identifiers import HUB, AuthorityCode
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+from hub.verify import EnvelopeVerifier
+from tests.support.referral_world import (
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
@@ -37,14 +45,6 @@ from referral_world import (
     hub_toml,
     wait_until,
 )
-
-from hub.errors import DeliveryFailure, InternalError
-from hub.exchange import Signed
-from hub.identifiers import HUB, AuthorityCode
-from hub.pki.layout import PkiLayout
-from hub.pki.trust import TrustStore
-from hub.referral.client import ReferralClient
-from hub.verify import EnvelopeVerifier
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -68,7 +68,7 @@ class HubProcess:
         self.starts += 1
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from hub.cli import main; main()", "hub", "run",
+                [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
                  "--config", str(self.config)],
                 stdout=log,
                 stderr=log,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -19,8 +18,8 @@ from hub.referral.messages import (
     receipt_body,
 )
 from hub.schemas import default_registry
+from tests.support.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
 

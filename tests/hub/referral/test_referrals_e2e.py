@@ -16,7 +16,19 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 from lxml import etree
-from referral_world import (
+
+from adapters.client.exchange import Signed
+from adapters.synthetic.catalogues import demo_catalogue
+from hub.envelope import Practitioner
+from hub.errors import DuplicateMessage, IrtError
+from hub.identifiers import HUB, MessageId
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+from hub.referral.messages import Contact, StatusUpdate
+from hub.referral.settings import ReferralSettings
+from hub.services.search import ServiceQuery
+from hub.verify import EnvelopeVerifier
+from tests.support.referral_world import (
     AMARA,
     CROYDON,
     LAMBETH,
@@ -27,18 +39,6 @@ from referral_world import (
     camhs_referral,
     wait_until,
 )
-
-from adapters.synthetic.catalogues import demo_catalogue
-from hub.envelope import Practitioner
-from hub.errors import DuplicateMessage, IrtError
-from hub.exchange import Signed
-from hub.identifiers import HUB, MessageId
-from hub.pki.layout import PkiLayout
-from hub.pki.trust import TrustStore
-from hub.referral.messages import Contact, StatusUpdate
-from hub.referral.settings import ReferralSettings
-from hub.services.search import ServiceQuery
-from hub.verify import EnvelopeVerifier
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -12,8 +11,8 @@ from hub.errors import SchemaInvalid, SenderMismatch
 from hub.identifiers import AuthorityCode
 from hub.schemas import default_registry
 from hub.services.catalogue import DIRECTORY_NS, parse_catalogue
+from tests.support.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 SOUTHWARK = AuthorityCode("E09000028")
 LAMBETH = AuthorityCode("E09000022")
 CROYDON = AuthorityCode("E09000008")

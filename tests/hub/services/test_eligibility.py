@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
-from pathlib import Path
 
 import pytest
 from lxml import etree
@@ -17,8 +16,8 @@ from hub.services.eligibility import (
     age_on,
     check_eligibility,
 )
+from tests.support.paths import ASSETS
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
 TODAY = date(2026, 11, 24)
 LAMBETH = AuthorityCode("E09000022")
 

@@ -31,16 +31,16 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from hub.client import ChildQuery, KnownToClient
+from adapters.client.exchange import Signed
+from adapters.client.knownto import ChildQuery, KnownToClient
+from adapters.client.referrals import ReferralClient
 from hub.errors import DeliveryFailure, InternalError
-from hub.exchange import Signed
 from hub.identifiers import HUB, AuthorityCode
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
-from hub.referral.client import ReferralClient
 from hub.verify import EnvelopeVerifier
-from tests.hub.referral.referral_world import (
+from tests.support.referral_world import (
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
@@ -70,7 +70,7 @@ class HubProcess:
     async def start(self) -> None:
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-c", "from hub.cli import main; main()", "hub", "run",
+                [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
                  "--config", str(self.config)],
                 stdout=log,
                 stderr=log,
@@ -290,7 +290,7 @@ async def test_a_killed_instance_loses_and_duplicates_nothing(
     # (3) one consistent log: hub A signs a last checkpoint on a clean stop
     hub_a.stop()
     audit = subprocess.run(
-        [sys.executable, "-c", "from hub.cli import main; main()", "audit", "verify",
+        [sys.executable, "-c", "from irthub.cli import main; main()", "audit", "verify",
          "--dsn", cluster.dsn, "--trust-root", str(nodes.pki.root_cert),
          "--crl", str(nodes.pki.crl), "--log-key", str(cluster.log_pub)],
         capture_output=True, text=True, check=False, timeout=120,
@@ -299,7 +299,7 @@ async def test_a_killed_instance_loses_and_duplicates_nothing(
     assert "log verified: OK" in audit.stdout
     # (4) the access report reads the same shared log
     access = subprocess.run(
-        [sys.executable, "-c", "from hub.cli import main; main()", "audit", "access",
+        [sys.executable, "-c", "from irthub.cli import main; main()", "audit", "access",
          "--dsn", cluster.dsn, "--authority", "E09000022",
          "--since", "2000-01-01T00:00:00", "--until", "2100-01-01T00:00:00"],
         capture_output=True, text=True, check=False, timeout=120,

@@ -11,13 +11,16 @@ import asyncpg
 import pytest
 
 from hub.errors import InternalError
-from hub.storage.migrate import MIGRATIONS_DIR, load_migrations, migrate_sqlite
-from hub.storage.postgres import PgDatabase
+from hub.storage.migrate import load_migrations
+from hub.storage.postgresql import migrate as pg_migrate
+from hub.storage.postgresql.database import PgDatabase
+from hub.storage.sqlite import migrate as sqlite_migrate
+from hub.storage.sqlite.migrate import migrate_sqlite
 
 
 @pytest.mark.parametrize("component", ["seen", "log"])
 def test_sqlite_migrations_apply_once_and_are_recorded(tmp_path: Path, component: str) -> None:
-    expected = [m.version for m in load_migrations(MIGRATIONS_DIR / "sqlite" / component)]
+    expected = [m.version for m in load_migrations(sqlite_migrate.MIGRATIONS_DIR / component)]
     db = sqlite3.connect(tmp_path / "x.sqlite", isolation_level=None)
     assert migrate_sqlite(db, component) == expected
     assert migrate_sqlite(db, component) == []
@@ -71,7 +74,7 @@ async def _recorded(dsn: str) -> list[tuple[int, str]]:
 def test_postgresql_migrations_apply_once_even_with_instances_starting_together(
     pg_dsn: str,
 ) -> None:
-    expected = [(m.version, m.name) for m in load_migrations(MIGRATIONS_DIR / "postgresql")]
+    expected = [(m.version, m.name) for m in load_migrations(pg_migrate.MIGRATIONS_DIR)]
     # Three instances start at once; the advisory lock lets one migrate.
     with ThreadPoolExecutor(max_workers=3) as pool:
         databases = list(pool.map(lambda _: PgDatabase(pg_dsn, pool_size=2), range(3)))

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from hub.config import ConfigError, load_hub_config
-from hub.log.pg_log import PgLogStorage
-from hub.log.sqlite_log import SqliteLogStorage
-from hub.storage.pg_seen import PgSeenStore
+from hub.storage.postgresql.log import PgLogStorage
+from hub.storage.postgresql.referrals import PgReferralStore
+from hub.storage.postgresql.seen import PgSeenStore
 from hub.storage.settings import StorageSettings, open_hub_storage
-from hub.store.pg_referrals import PgReferralStore
+from hub.storage.sqlite.log import SqliteLogStorage
 
 HUB_FILE = """
 [hub]

@@ -23,7 +23,10 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import pytest_asyncio
-from attack_world import (
+
+from hub.endpoint import BODY_LATENCY_SECONDS, MIN_BODY_BYTES_PER_SECOND
+from hub.pki.layout import PkiLayout
+from tests.support.attack_world import (
     CROYDON,
     HOST,
     LAMBETH,
@@ -35,9 +38,6 @@ from attack_world import (
     request_head,
     running_hub,
 )
-
-from hub.pki.layout import PkiLayout
-from hub.transport.service import BODY_LATENCY_SECONDS, MIN_BODY_BYTES_PER_SECOND
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

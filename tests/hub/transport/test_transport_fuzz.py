@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 import pytest
 import pytest_asyncio
-from attack_world import LiveHub, running_hub
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.errors import CODES
 from hub.pki.layout import PkiLayout
+from tests.support.attack_world import LiveHub, running_hub
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -1,0 +1,175 @@
+"""The borough-side client: ask the hub "is this child known?" and check the answer alone.
+
+``KnownToClient.ask`` signs a ``KnownToQuery`` with the borough's key, posts
+it over mutual TLS, verifies the hub's signed ``KnownToResult``, and then
+verifies every node's own signed ``KnownToResponse`` carried inside it: the
+requester need not trust the hub for what each authority said.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Final
+
+from lxml import etree
+
+from adapters.client.exchange import HubExchange
+from adapters.node.config import NodeConfig
+from hub.disclosure import COMMON_NS, KNOWNTO_NS
+from hub.envelope import Practitioner, Recipient
+from hub.errors import SenderMismatch
+from hub.identifiers import AuthorityCode, MessageId
+
+__all__ = ["ChildQuery", "InvolvementRow", "KnownToAnswer", "KnownToClient", "TargetRow"]
+
+_K: Final = f"{{{KNOWNTO_NS}}}"
+_C: Final = f"{{{COMMON_NS}}}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChildQuery:
+    """What a practitioner knows about the child."""
+
+    given_names: tuple[str, ...] = ()
+    family_name: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    postcode: str | None = None
+    nhs_number: str | None = None
+    upn: str | None = None
+    level: str = "agencies"
+
+    def body(self) -> etree._Element:
+        """The ``kt:KnownToQuery`` element, identifiers first as the schema requires."""
+        query = etree.Element(_K + "KnownToQuery", nsmap={"kt": KNOWNTO_NS, "c": COMMON_NS})
+        subject = etree.SubElement(query, _K + "Subject")
+        for name, value in (("NHSNumber", self.nhs_number), ("UPN", self.upn)):
+            if value:
+                etree.SubElement(subject, _C + name).text = value
+        for given in self.given_names:
+            etree.SubElement(subject, _C + "GivenName").text = given
+        if self.family_name:
+            etree.SubElement(subject, _C + "FamilyName").text = self.family_name
+        if self.birth_date:
+            etree.SubElement(subject, _C + "BirthDate").text = self.birth_date.isoformat()
+        for name, value in (("Sex", self.sex), ("Postcode", self.postcode)):
+            if value:
+                etree.SubElement(subject, _C + name).text = value
+        etree.SubElement(query, _K + "RequestedLevel").text = self.level
+        return query
+
+
+@dataclass(frozen=True, slots=True)
+class InvolvementRow:
+    """One involvement as disclosed; absent fields were not granted."""
+
+    fields: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRow:
+    """One authority's outcome, with its own signed answer checked."""
+
+    authority: AuthorityCode
+    status: str
+    reason: str | None
+    rules: tuple[str, ...]
+    involvements: tuple[InvolvementRow, ...] = ()
+    deciding_traits: tuple[str, ...] = ()
+    local_reference: str | None = None
+    verified_by_node_signature: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class KnownToAnswer:
+    """The hub's result for one query."""
+
+    message_id: MessageId
+    rows: tuple[TargetRow, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class KnownToClient:
+    """A borough system's client for known-to queries, over its ``HubExchange``."""
+
+    exchange: HubExchange
+
+    @classmethod
+    def from_node_config(cls, config: NodeConfig, *, hub_url: str | None = None) -> KnownToClient:
+        """A client for the borough of ``config``, using that node's keys and hub URL.
+
+        Raises ``InternalError`` when a key or certificate cannot be loaded.
+        """
+        return cls(HubExchange.from_node_config(config, hub_url=hub_url))
+
+    async def close(self) -> None:
+        """Release the client's connections."""
+        await self.exchange.close()
+
+    async def ask(
+        self,
+        child: ChildQuery,
+        *,
+        practitioner: Practitioner,
+        purpose: str,
+        consent: str,
+        targets: Sequence[AuthorityCode] = (),
+        scope: str | None = None,
+        deadline: timedelta = timedelta(seconds=5),
+    ) -> KnownToAnswer:
+        """Send one query and return the verified per-authority outcomes.
+
+        Raises the ``IrtError`` the hub answered with (its SPEC code and
+        reason), or ``SignatureInvalid``/``SenderMismatch`` when an answer
+        cannot be trusted.
+        """
+        recipients = tuple(Recipient(authority=t) for t in targets)
+        if scope is not None:
+            recipients += (Recipient(scope=scope),)  # type: ignore[arg-type]
+        signed = self.exchange.sign(
+            child.body(),
+            qualifier="request",
+            recipients=recipients,
+            expires=self.exchange.clock.now() + deadline,
+            practitioner=practitioner,
+            purpose=purpose,
+            consent=consent,
+        )
+        # A query is never resent: the hub answers a repeat as duplicate-message.
+        result = await self.exchange.send(signed, timeout=deadline.total_seconds() + 5, attempts=1)
+        rows = tuple(self._row(entry) for entry in result.body.iterfind(_K + "Entry"))
+        return KnownToAnswer(message_id=signed.message_id, rows=rows)
+
+    def _row(self, entry: etree._Element) -> TargetRow:
+        authority = AuthorityCode(entry.get("authority", ""))
+        row = TargetRow(
+            authority=authority,
+            status=entry.get("status", "error"),
+            reason=entry.findtext(_K + "Reason"),
+            rules=tuple((entry.get("rules") or "").split()),
+        )
+        signed = entry.findtext(_K + "SignedResponse")
+        if not signed:
+            return row
+        response = self.exchange.verifier.verify_envelope(base64.b64decode("".join(signed.split())))
+        if response.header.sender.authority != authority:
+            raise SenderMismatch(
+                f"the response for {authority} is signed by {response.header.sender.authority}"
+            )
+        body = response.body
+        return TargetRow(
+            authority=authority,
+            status=body.findtext(_K + "Status") or row.status,
+            reason=row.reason,
+            rules=row.rules,
+            involvements=tuple(
+                InvolvementRow({etree.QName(c).localname: c.text or "" for c in involvement})
+                for involvement in body.iterfind(_K + "Involvement")
+            ),
+            deciding_traits=tuple((body.findtext(_K + "DecidingTraits") or "").split()),
+            local_reference=body.findtext(_K + "LocalReference"),
+            verified_by_node_signature=True,
+        )

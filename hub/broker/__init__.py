@@ -1,1 +1,0 @@
-"""The broker proper: what the hub does with each message class."""

@@ -1,0 +1,295 @@
+"""``POST /v1/messages`` for any party: receive, verify, dispatch, sign the answer.
+
+The hub and the borough nodes share this core and differ only in their
+handlers (one per message ``Class``). Everything that can go wrong on the
+way in becomes a signed ``env:Error`` envelope with its SPEC §5 code and HTTP
+status, in one middleware; bad input never yields a 5xx. Signing and
+verification run in a thread pool so one heavy message does not stall the
+event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Final, ParamSpec, TypeVar
+
+from aiohttp import web
+from lxml import etree
+
+from hub.clock import Clock
+from hub.envelope import ENV_NS, Header, Party, Qualifier, Recipient, build_envelope
+from hub.errors import (
+    DuplicateMessage,
+    InternalError,
+    IrtError,
+    MalformedXml,
+    SchemaInvalid,
+    TooLarge,
+)
+from hub.identifiers import HUB, AuthorityCode, MessageId
+from hub.log.entry import Direction, LogEntry
+from hub.log.message_log import MessageLog
+from hub.metrics import CONTENT_TYPE_LATEST, Metrics
+from hub.replay.guard import Sighting
+from hub.signing import Signer
+from hub.transport.delivery import read_capped
+from hub.transport.tls import peer_authority
+from hub.verify import EnvelopeVerifier, VerifiedMessage
+
+__all__ = [
+    "ACCEPTED_CONTENT_TYPES",
+    "BODY_LATENCY_SECONDS",
+    "MIN_BODY_BYTES_PER_SECOND",
+    "SERVICE_KEY",
+    "Handler",
+    "MessageService",
+    "Reply",
+    "error_middleware",
+    "metrics_endpoint",
+]
+
+ACCEPTED_CONTENT_TYPES: Final = frozenset({"application/xml", "text/xml"})
+BODY_LATENCY_SECONDS: Final = 2.0
+"""Allowance for the first body bytes to arrive after the request head."""
+MIN_BODY_BYTES_PER_SECOND: Final = 64 * 1024
+"""Slowest sender served: a body must arrive within the latency allowance plus
+the time the message limit takes at this rate (18 s for 1 MiB), as Apache's
+``mod_reqtimeout`` ``body=…,MinRate=…``. A sender that trickles its body
+(slow loris) would otherwise hold a connection and its buffers for ever."""
+_LOG = logging.getLogger(__name__)
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What a handler answers: a body, its HTTP status and qualifier."""
+
+    body: etree._Element
+    status: int = 200
+    qualifier: Qualifier = "response"
+    expires: datetime | None = None
+    presigned: bytes | None = None
+    """An answer signed earlier, sent again byte for byte instead of signing
+    ``body`` anew: a duplicate message gets its original receipt (SPEC §6)."""
+
+
+Handler = Callable[[VerifiedMessage], Awaitable[Reply]]
+"""Handles one verified message of one ``Class``."""
+
+
+@dataclass(frozen=True)
+class MessageService:
+    """One party's message endpoint: its identity, keys, verifier and handlers."""
+
+    authority: AuthorityCode
+    signer: Signer
+    verifier: EnvelopeVerifier
+    clock: Clock
+    executor: Executor
+    metrics: Metrics
+    handlers: Mapping[str, Handler]
+    max_message_bytes: int
+    node_id: str | None = None
+    retryable: frozenset[str] = frozenset()
+    """Classes whose handlers answer a retry (same MessageID, same bytes) with
+    the original answer, as AS4 duplicate elimination does; a retry of any
+    other class is refused as ``duplicate-message``."""
+    log: MessageLog | None = None
+    """The hub's message log (SPEC §8): every message received or sent is
+    appended, durably, before it is answered or sent. Nodes keep none."""
+    _loop_time: Callable[[], float] = field(default=time.perf_counter)
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """The ``POST /v1/messages`` route."""
+        started = self._loop_time()
+        ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
+        tls_authority = peer_authority(ssl_object)
+        request[_PEER] = tls_authority
+        raw = await self._read_body(request)
+        message = await self.run(self.verifier.verify_envelope, raw, tls_authority=tls_authority)
+        request[_MESSAGE_CLASS] = message.header.message_class
+        request[_CORRELATION] = message.header.message_id
+        await self.record(message.raw, message.header, "in")
+        if (
+            message.sighting is Sighting.RETRY
+            and message.header.message_class not in self.retryable
+        ):
+            raise DuplicateMessage(
+                f"{message.header.message_class} {message.header.message_id} was already "
+                "received and answered; ask again with a new MessageID"
+            )
+        handler = self.handlers.get(message.header.message_class)
+        if handler is None:
+            raise SchemaInvalid(
+                f"this endpoint does not accept {message.header.message_class} messages"
+            )
+        reply = await handler(message)
+        answer = reply.presigned or await self.sign_reply(message, reply)
+        self.metrics.messages.labels(message.header.message_class, "ok").inc()
+        self.metrics.latency.labels(message.header.message_class).observe(
+            self._loop_time() - started
+        )
+        return web.Response(body=answer, status=reply.status, content_type="application/xml")
+
+    async def run(self, function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        """Run CPU-bound ``function`` (signing, verification) in the thread pool."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+
+    async def sign_reply(self, message: VerifiedMessage, reply: Reply) -> bytes:
+        """Sign ``reply`` as the answer to ``message``, logged before it is sent."""
+        header = self.header(
+            message_class=etree.QName(reply.body).localname,
+            qualifier=reply.qualifier,
+            to=message.header.sender.authority,
+            correlation_id=message.header.message_id,
+            expires=reply.expires,
+        )
+        return await self.sign_and_record(header, reply.body)
+
+    async def sign_and_record(
+        self, header: Header, body: etree._Element, *, decision_digest: str | None = None
+    ) -> bytes:
+        """Sign ``body`` under ``header`` off the event loop and log it as sent.
+
+        Returns only once the log holds the leaf durably; raises
+        ``InternalError`` if it cannot, and then the message must not be sent.
+        """
+        raw = await self.run(self.signer.sign, build_envelope(header, body))
+        await self.record(raw, header, "out", decision_digest=decision_digest)
+        return raw
+
+    async def record(
+        self,
+        raw: bytes,
+        header: Header,
+        direction: Direction,
+        *,
+        decision_digest: str | None = None,
+    ) -> None:
+        """Append one message to the log (a no-op for a party without one)."""
+        if self.log is None:
+            return
+        entry = LogEntry.for_message(
+            raw, header, direction=direction, decision_digest=decision_digest, at=self.clock.now()
+        )
+        await self.log.append(entry, raw)
+
+    def header(
+        self,
+        *,
+        message_class: str,
+        qualifier: Qualifier,
+        to: AuthorityCode,
+        correlation_id: MessageId | None = None,
+        expires: datetime | None = None,
+        **extra: object,
+    ) -> Header:
+        """A header from this party to ``to``, created now."""
+        return Header(
+            message_class=message_class,
+            qualifier=qualifier,
+            sender=Party(self.authority, self.node_id),
+            recipients=(Recipient(authority=to),),
+            created=self.clock.now(),
+            correlation_id=correlation_id,
+            expires=expires,
+            **extra,  # type: ignore[arg-type]
+        )
+
+    async def error_envelope(self, error: IrtError, request: web.Request) -> bytes:
+        """The signed ``env:Error`` answer for ``error``."""
+        body = etree.Element(f"{{{ENV_NS}}}Error", code=error.code)
+        body.text = error.reason[:2000]
+        header = self.header(
+            message_class="Error",
+            qualifier="error",
+            to=AuthorityCode(request.get(_PEER) or HUB),
+            correlation_id=MessageId(correlation)
+            if (correlation := request.get(_CORRELATION))
+            else None,
+        )
+        raw = await self.run(self.signer.sign, build_envelope(header, body))
+        try:
+            await self.record(raw, header, "out")
+        except IrtError:
+            # The error must still reach the sender: an error acknowledges
+            # nothing, so sending it unlogged loses nothing; the log failure
+            # itself is reported here and by /healthz.
+            _LOG.exception("cannot log the error envelope %s", header.message_id)
+        return raw
+
+    async def _read_body(self, request: web.Request) -> bytes:
+        content_type = request.content_type
+        if content_type not in ACCEPTED_CONTENT_TYPES:
+            raise MalformedXml(f"Content-Type must be application/xml, not {content_type!r}")
+        limit = self.max_message_bytes
+        if request.content_length is not None and request.content_length > limit:
+            raise TooLarge(f"message is {request.content_length} bytes; the limit is {limit}")
+        seconds = BODY_LATENCY_SECONDS + limit / MIN_BODY_BYTES_PER_SECOND
+        # Every failure here is the sender's: too slow, hung up mid-body, or a
+        # Content-Encoding that does not decode (aiohttp inflates gzip itself).
+        try:
+            async with asyncio.timeout(seconds):
+                raw = await read_capped(request.content, limit)
+        except TimeoutError as exc:
+            raise MalformedXml(f"the body was not received within {seconds:.1f} s") from exc
+        except ConnectionError as exc:
+            raise MalformedXml("the connection closed before the whole body arrived") from exc
+        except web.RequestPayloadError as exc:
+            # aiohttp wraps its parser's error, whose message says what failed.
+            detail = getattr(exc.__cause__, "message", None) or str(exc)
+            raise MalformedXml(f"the body cannot be read: {detail}") from exc
+        if raw is None:
+            raise TooLarge(f"message is larger than the limit of {limit} bytes")
+        return raw
+
+
+_PEER: Final = web.RequestKey("irt.peer", str)
+_MESSAGE_CLASS: Final = web.RequestKey("irt.class", str)
+_CORRELATION: Final = web.RequestKey("irt.correlation", str)
+SERVICE_KEY: Final = web.AppKey("irt.message_service", MessageService)
+
+
+async def metrics_endpoint(request: web.Request) -> web.Response:
+    """``GET /metrics``: this party's counters in the Prometheus text format."""
+    body = request.app[SERVICE_KEY].metrics.exposition()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+@web.middleware
+async def error_middleware(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    """Turn the ``IrtError`` tree into signed error envelopes and HTTP statuses.
+
+    Anything else that escapes is our own fault: logged with its traceback and
+    answered as ``internal-error`` (500), never with the traceback itself.
+    """
+    try:
+        return await handler(request)
+    except IrtError as error:
+        return await _error_response(request, error)
+    except web.HTTPException:
+        raise
+    except Exception:
+        _LOG.exception("unhandled error while handling %s %s", request.method, request.path)
+        return await _error_response(request, InternalError("the receiver failed; try again"))
+
+
+async def _error_response(request: web.Request, error: IrtError) -> web.Response:
+    service = request.app[SERVICE_KEY]
+    service.metrics.messages.labels(request.get(_MESSAGE_CLASS, "unknown"), error.code).inc()
+    try:
+        body = await service.error_envelope(error, request)
+    except IrtError:
+        _LOG.exception("cannot sign an error envelope")
+        return web.Response(status=500, text="internal-error: cannot sign the error envelope")
+    return web.Response(body=body, status=error.http_status, content_type="application/xml")

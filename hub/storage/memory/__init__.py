@@ -1,0 +1,1 @@
+"""In-process implementations of the storage interfaces, for tests and one-shot tools."""

@@ -1,0 +1,349 @@
+"""A small interchange for referral tests: the hub and a few borough nodes on loopback.
+
+Everything is real (certificates, signatures, XSDs, signed ISPs, SQLite,
+HTTPS with mutual TLS); a test may give the hub its own clock and wrap its
+outbound delivery to inject failures. Imported by name from the tests.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from aiohttp import web
+
+from adapters.client.exchange import HubExchange
+from adapters.client.knownto import ChildQuery
+from adapters.client.referrals import ReferralClient, ReferralDraft
+from adapters.client.services import DirectoryClient
+from adapters.index.memory import MemoryChildIndex
+from adapters.node.app import build_node_app
+from adapters.node.config import NodeConfig
+from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
+from adapters.synthetic.catalogues import demo_catalogue, write_demo_catalogue
+from hub.app import build_hub_app
+from hub.clock import Clock, SystemClock
+from hub.config import HubConfig, SigningFiles
+from hub.envelope import Practitioner
+from hub.errors import DeliveryTimeout, RecipientUnavailable
+from hub.identifiers import HUB, AuthorityCode
+from hub.log.message_log import MessageLog
+from hub.log.routes import LOG_KEY
+from hub.pki.layout import PkiLayout
+from hub.pki.trust import TrustStore
+from hub.referral.messages import Contact
+from hub.referral.settings import ReferralSettings
+from hub.referral.wiring import REFERRALS_KEY, ReferralParts
+from hub.replay.guard import ReplayGuard
+from hub.signing import Signer
+from hub.storage.memory.seen import MemorySeenStore
+from hub.transport.delivery import Answer, Delivery, HttpsDelivery
+from hub.transport.tls import TlsFiles, client_context, server_context
+from hub.verify import EnvelopeVerifier
+
+HOST = "127.0.0.1"
+LAMBETH = AuthorityCode("E09000022")
+SOUTHWARK = AuthorityCode("E09000028")
+CROYDON = AuthorityCode("E09000008")
+SUTTON = AuthorityCode("E09000029")
+SOCIAL_WORKER = Practitioner("lam-sw-0142", "Social worker", "social-care")
+AMARA = ChildQuery(
+    given_names=("Amara",),
+    family_name="Okafor",
+    birth_date=datetime(2012, 3, 9, tzinfo=UTC).date(),
+    sex="female",
+    postcode="SW2 1RW",
+    nhs_number="9434765919",
+)
+
+
+def tls_files(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
+    """One party's TLS files in the dev PKI."""
+    return TlsFiles(cert=pki.tls_cert(code), key=pki.tls_key(code), root=pki.root_cert, crl=pki.crl)
+
+
+def signing_files(pki: PkiLayout, code: AuthorityCode) -> SigningFiles:
+    """One party's signing files in the dev PKI."""
+    return SigningFiles(cert=pki.signing_cert(code), key=pki.signing_key(code))
+
+
+_HANDED_OUT: set[int] = set()
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (yet), never the same one twice.
+
+    The port is free when probed but only bound later; without the memory of
+    ports already handed out, a node could be given the port the hub's URL
+    was promised a moment earlier.
+    """
+    while True:
+        with socket.socket() as probe:
+            probe.bind((HOST, 0))
+            port = int(probe.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+def hub_toml(
+    pki: PkiLayout,
+    protocols: Path,
+    data_dir: Path,
+    port: int,
+    nodes: dict[str, str],
+    *,
+    tables: str = "",
+) -> str:
+    """A hub TOML file for ``irthub hub run`` on loopback with the dev PKI.
+
+    ``tables`` adds TOML tables ([storage], [log], [referrals]…) before [nodes].
+    """
+    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
+    urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
+    return f"""[hub]
+listen_host = "{HOST}"
+listen_port = {port}
+data_dir = "{data_dir}"
+protocols = "{protocols}"
+
+[tls]
+cert = "{tls.cert}"
+key = "{tls.key}"
+root = "{tls.root}"
+crl = "{tls.crl}"
+
+[signing]
+cert = "{signing.cert}"
+key = "{signing.key}"
+
+{tables}
+[nodes]
+{urls}
+"""
+
+
+def camhs_referral(**changes: object) -> ReferralDraft:
+    """Lambeth refers Amara (14) to Southwark CAMHS, which takes Lambeth's residents."""
+    values: dict[str, object] = {
+        "to": SOUTHWARK,
+        "service_id": "southwark-camhs",
+        "child": AMARA,
+        "concern_level": 2,
+        "categories": ("involvement", "mental-health"),
+        "reason": "Self-harm since moving schools; her mother asks for specialist support.",
+        "consent": "given",
+        "referrer": Contact("Daniel Osei", "Social worker", "020 7926 1000"),
+    }
+    values.update(changes)
+    return ReferralDraft(**values)  # type: ignore[arg-type]
+
+
+@dataclass
+class ReferralWorld:
+    """The hub and nodes of ``authorities``, running until ``stop``."""
+
+    pki: PkiLayout
+    protocols: Path
+    workdir: Path
+    authorities: tuple[AuthorityCode, ...] = (LAMBETH, SOUTHWARK, CROYDON)
+    settings: ReferralSettings = field(default_factory=ReferralSettings)
+    clock: Clock | None = None
+    """Every party's clock (hub, nodes, borough clients); the system clock by default."""
+    wrap_delivery: Callable[[Delivery], Delivery] | None = None
+    """Wraps the hub's HTTPS delivery (failure injection)."""
+    publish_at_start: bool = False
+    """Give each node a synthetic catalogue file, published by the node when it starts."""
+    down: tuple[AuthorityCode, ...] = ()
+    """Authorities whose node is not started (its port stays closed)."""
+    hub_url: str = ""
+    node_urls: dict[AuthorityCode, str] = field(default_factory=dict)
+    node_url_override: dict[AuthorityCode, str] = field(default_factory=dict)
+    """Where the hub posts for an authority instead of its node (a proxy)."""
+    _nodes: dict[AuthorityCode, web.AppRunner] = field(default_factory=dict)
+    _hub: web.AppRunner | None = None
+    _hub_app: web.Application | None = None
+    _exchanges: list[HubExchange] = field(default_factory=list)
+    _stores: list[SqliteNodeReferrals] = field(default_factory=list)
+
+    async def start(self) -> ReferralWorld:
+        """Start every node (but the down ones), then the hub."""
+        await self.start_nodes()
+        await self.start_hub()
+        return self
+
+    async def start_nodes(self) -> None:
+        """Give every authority a port and start its node (unless it is down)."""
+        for code in self.authorities:
+            self.node_urls[code] = f"https://{HOST}:{free_port()}/v1/messages"
+            if code not in self.down:
+                await self.start_node(code)
+
+    async def stop(self) -> None:
+        """Stop the hub, the nodes and every client."""
+        for exchange in self._exchanges:
+            await exchange.close()
+        for store in self._stores:
+            store.close()
+        await self.stop_hub()
+        for code in list(self._nodes):
+            await self.stop_node(code)
+
+    async def start_node(self, code: AuthorityCode) -> None:
+        """Start ``code``'s node on its fixed port."""
+        port = int(self.node_urls[code].split(":")[2].split("/")[0])
+        config = NodeConfig(
+            authority=code,
+            node_id=f"{code.lower()}-irt",
+            listen_host=HOST,
+            listen_port=port,
+            index=self.workdir / "unused.sqlite",
+            hub_url=self.hub_url,
+            tls=tls_files(self.pki, code),
+            signing=signing_files(self.pki, code),
+            data_dir=self.workdir / "nodes" / code,
+            catalogue=self._catalogue_file(code) if self.publish_at_start else None,
+        )
+        app = build_node_app(config, index=MemoryChildIndex([]), clock=self.clock)
+        self._nodes[code] = await _serve(app, config.tls, port)
+
+    def _catalogue_file(self, code: AuthorityCode) -> Path:
+        path = self.workdir / "nodes" / code / "services.xml"
+        return write_demo_catalogue(code, path, published=datetime.now(UTC))
+
+    async def stop_node(self, code: AuthorityCode) -> None:
+        """Stop ``code``'s node; its port refuses connections until started again."""
+        runner = self._nodes.pop(code)
+        await runner.cleanup()
+
+    async def start_hub(self) -> None:
+        """Build and serve the hub from its data folder (a restart keeps its state and URL)."""
+        if not self.hub_url:
+            self.hub_url = f"https://{HOST}:{free_port()}/v1/messages"
+        config = HubConfig(
+            listen_host=HOST,
+            listen_port=int(self.hub_url.split(":")[2].split("/")[0]),
+            data_dir=self.workdir / "hub",
+            tls=tls_files(self.pki, HUB),
+            signing=signing_files(self.pki, HUB),
+            node_urls={**self.node_urls, **self.node_url_override},
+            protocols_dir=self.protocols,
+            referrals=self.settings,
+        )
+        delivery: Delivery = HttpsDelivery(client_context(config.tls))
+        if self.wrap_delivery is not None:
+            delivery = self.wrap_delivery(delivery)
+        self._hub_app = build_hub_app(config, clock=self.clock, delivery=delivery)
+        self._hub = await _serve(self._hub_app, config.tls, config.listen_port)
+
+    async def stop_hub(self) -> None:
+        """Stop the hub cleanly."""
+        if self._hub is not None:
+            await self._hub.cleanup()
+            self._hub = None
+
+    @property
+    def hub(self) -> ReferralParts:
+        """The hub's referral parts (stores, directory, courier)."""
+        assert self._hub_app is not None
+        return self._hub_app[REFERRALS_KEY]
+
+    @property
+    def hub_log(self) -> MessageLog:
+        """The hub's message log (SPEC §8)."""
+        assert self._hub_app is not None
+        return self._hub_app[LOG_KEY]
+
+    def exchange(self, code: AuthorityCode) -> HubExchange:
+        """A borough system's signed conversation with the hub."""
+        clock = self.clock or SystemClock()
+        exchange = HubExchange(
+            authority=code,
+            node_id=f"{code.lower()}-irt",
+            signer=Signer.from_files(self.pki.signing_key(code), self.pki.signing_cert(code)),
+            verifier=EnvelopeVerifier(
+                trust=TrustStore.from_files(self.pki.root_cert, self.pki.crl),
+                clock=clock,
+                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
+            ),
+            delivery=HttpsDelivery(client_context(tls_files(self.pki, code))),
+            hub_url=self.hub_url,
+            clock=clock,
+        )
+        self._exchanges.append(exchange)
+        return exchange
+
+    def referrals(self, code: AuthorityCode) -> ReferralClient:
+        """``code``'s referral client."""
+        return ReferralClient(self.exchange(code))
+
+    def directory(self, code: AuthorityCode) -> DirectoryClient:
+        """``code``'s directory client."""
+        return DirectoryClient(self.exchange(code))
+
+    def node_store(self, code: AuthorityCode) -> SqliteNodeReferrals:
+        """``code``'s node referral store, opened beside the running node."""
+        store = SqliteNodeReferrals(self.workdir / "nodes" / code / NODE_REFERRAL_DATABASE)
+        self._stores.append(store)
+        return store
+
+    async def publish_catalogues(self, codes: Iterable[AuthorityCode] | None = None) -> None:
+        """Publish the synthetic catalogue of each authority, as its node does at start."""
+        now = datetime.now(UTC)
+        for code in codes or self.authorities:
+            await self.directory(code).publish(demo_catalogue(code, published=now))
+
+
+@dataclass
+class ScriptedFaults:
+    """Failure injection in front of the hub's real delivery, per URL, in order.
+
+    ``refuse``: the connection is refused (nothing reaches the node);
+    ``500``: the node answers HTTP 500 without a signed envelope;
+    ``cut``: the node gets the message and answers, but the connection is
+    cut before the answer arrives; ``slow``: the node gets it and answers
+    after the attempt's timeout. After its script a URL is served normally.
+    """
+
+    inner: Delivery
+    scripts: dict[str, list[str]] = field(default_factory=dict)
+    posts: dict[str, int] = field(default_factory=dict)
+
+    async def post(self, url: str, envelope: bytes, *, timeout: float) -> Answer:
+        self.posts[url] = self.posts.get(url, 0) + 1
+        script = self.scripts.get(url) or []
+        fault = script.pop(0) if script else None
+        if fault == "refuse":
+            raise RecipientUnavailable(f"cannot reach {url}: connection refused (injected)")
+        if fault == "500":
+            return Answer(status=500, body=b"500 Internal Server Error")
+        answer = await self.inner.post(url, envelope, timeout=timeout)
+        if fault == "cut":
+            raise RecipientUnavailable(f"{url}: connection reset mid-response (injected)")
+        if fault == "slow":
+            await asyncio.sleep(timeout)
+            raise DeliveryTimeout(f"{url} did not answer within {timeout:.1f} s (injected)")
+        return answer
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def _serve(app: web.Application, tls: TlsFiles, port: int) -> web.AppRunner:
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await web.TCPSite(runner, HOST, port, ssl_context=server_context(tls)).start()
+    return runner
+
+
+async def wait_until(check: Callable[[], bool], *, timeout: float = 10.0) -> None:
+    """Poll ``check`` until it is true; fail the test after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
