@@ -45,6 +45,7 @@ from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.signing import Signer
+from hub.storage.settings import open_sqlite_log
 from hub.verify import EnvelopeVerifier
 from tests.support.paths import BODIES
 
@@ -113,7 +114,7 @@ def _fill(
 async def _group_commit(
     folder: Path, items: list[tuple[LogEntry, bytes]], total: int
 ) -> dict[str, float]:
-    log = MessageLog.open(folder, group_commit=GroupCommit(max_batch=1000, max_delay=0.002))
+    log = open_sqlite_log(folder, group_commit=GroupCommit(max_batch=1000, max_delay=0.002))
     commits = 0
     original = log.storage.append
 
@@ -159,7 +160,7 @@ def main() -> None:
         mean_bytes = sum(len(raw) for _, raw in items) / len(items)
 
         signer = NoteSigner.from_key_text(generate_log_key("london-irt.hub/log")[0])
-        log = MessageLog.open(folder / "log")
+        log = open_sqlite_log(folder / "log")
         append_s = _fill(log, signer, items, args.messages, args.batch)
         db_bytes = sum(p.stat().st_size for p in (folder / "log").iterdir())
         grouped = asyncio.run(_group_commit(folder / "grouped", items, min(args.messages, 20_000)))

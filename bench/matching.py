@@ -31,8 +31,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from adapters.index.blocking import BlockingKeys
 from adapters.index.sqlite import SqliteChildIndex
-from adapters.matching.blocking import BlockingKeys
 from adapters.matching.matcher import find
 from adapters.synthetic import (
     corrupted_queries,

@@ -36,11 +36,12 @@ from adapters.client.exchange import HubExchange, Signed
 from adapters.client.knownto import ChildQuery
 from adapters.client.referrals import ReferralClient, ReferralDraft
 from adapters.client.services import DirectoryClient
+from adapters.config import NodeConfig
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
-from adapters.node.config import NodeConfig
 from adapters.synthetic.catalogues import demo_catalogue
-from hub.app import build_hub_app
+from hub.app.build import build_hub_app
+from hub.app.referrals import REFERRALS_KEY
 from hub.clock import SystemClock
 from hub.config import HubConfig, SigningFiles
 from hub.directory.model import default_directory
@@ -51,7 +52,6 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.referral.settings import ReferralSettings
-from hub.referral.wiring import REFERRALS_KEY
 from hub.replay.guard import ReplayGuard
 from hub.services.search import ServiceQuery
 from hub.signing import Signer

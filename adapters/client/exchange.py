@@ -19,7 +19,7 @@ from typing import Final
 
 from lxml import etree
 
-from adapters.node.config import NodeConfig
+from adapters.config import NodeConfig
 from hub.clock import Clock, SystemClock
 from hub.envelope import Header, Party, Practitioner, Qualifier, Recipient, build_envelope
 from hub.errors import DeliveryFailure, SenderMismatch, error_for_code

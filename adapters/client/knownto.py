@@ -17,7 +17,7 @@ from typing import Final
 from lxml import etree
 
 from adapters.client.exchange import HubExchange
-from adapters.node.config import NodeConfig
+from adapters.config import NodeConfig
 from hub.disclosure import COMMON_NS, KNOWNTO_NS
 from hub.envelope import Practitioner, Recipient
 from hub.errors import SenderMismatch

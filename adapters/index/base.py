@@ -4,9 +4,9 @@ A node needs three things from local storage, and nothing else:
 
 - ``candidates``: every record holding the query's NHS number or UPN, and
   the records sharing the most blocks with the query
-  (``adapters.matching.blocking``), for the matcher to score;
+  (``adapters.index.blocking``), for the matcher to score;
 - ``name_frequencies``: how common each name part is in the index
-  (``adapters.matching.frequency``), so agreeing on a rare name counts more;
+  (``adapters.index.frequency``), so agreeing on a rare name counts more;
 - ``involvements``: the services involved with one matched record.
 
 The interface is synchronous, on purpose. Matching is CPU work (scoring a
@@ -28,10 +28,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from adapters.index.blocking import BlockingKeys
 from adapters.index.fields import LocalId
+from adapters.index.frequency import NameFrequencies
 from adapters.index.model import ChildRecord, Involvement
-from adapters.matching.blocking import BlockingKeys
-from adapters.matching.frequency import NameFrequencies
 
 __all__ = ["ChildIndex"]
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
+from adapters.index.blocking import BlockingKeys, record_keys
 from adapters.index.fields import LocalId
+from adapters.index.frequency import NameFrequencies, count_names
 from adapters.index.model import ChildRecord, Involvement
-from adapters.matching.blocking import BlockingKeys, record_keys
-from adapters.matching.frequency import NameFrequencies, count_names
 
 __all__ = ["MemoryChildIndex"]
 

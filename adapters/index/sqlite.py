@@ -8,10 +8,10 @@ Tables:
 - ``name_code``: one row per distinct phonetic code of a record's name parts,
   carrying the record's birth year, month-day and district, indexed on
   (code, year), (code, month-day) and (code, district). These three indexes
-  are the name-code blocks of ``adapters.matching.blocking`` stored
+  are the name-code blocks of ``adapters.index.blocking`` stored
   column-wise: a query seeks only the entries of its own codes and years;
 - ``name_frequency``: how many children have each folded given-name and
-  family-name part (``adapters.matching.frequency``), read into memory once;
+  family-name part (``adapters.index.frequency``), read into memory once;
 - ``involvement``: the involvements of each child, in file order.
 
 ``candidates`` counts, per record, the blocks it shares with the query (one
@@ -35,8 +35,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.index.blocking import BlockingKeys
 from adapters.index.csvimport import read_exports
 from adapters.index.fields import LocalId
+from adapters.index.frequency import NameFrequencies, count_names
 from adapters.index.model import ChildRecord, Involvement
 from adapters.index.sqlite_schema import (
     CHILD_COLUMNS,
@@ -55,8 +57,6 @@ from adapters.index.sqlite_schema import (
     record_from_row,
     select_code_ids,
 )
-from adapters.matching.blocking import BlockingKeys
-from adapters.matching.frequency import NameFrequencies, count_names
 from hub.errors import InternalError
 
 __all__ = ["ImportCounts", "SqliteChildIndex"]

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any, Final, cast
 
+from adapters.index.blocking import month_day, name_codes
 from adapters.index.fields import NAME_SEPARATOR, LocalId, Sex
 from adapters.index.model import ChildRecord, Involvement, InvolvementStatus
-from adapters.matching.blocking import month_day, name_codes
-from adapters.matching.normalise import postcode_district
+from adapters.index.normalise import postcode_district
 
 __all__ = [
     "CHILD_COLUMNS",

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final, Literal
 
 from adapters.index.model import ChildRecord, Involvement, Subject
-from adapters.matching.normalise import fold
+from adapters.index.normalise import fold
 from adapters.matching.scoring import Score
 
 __all__ = [

@@ -25,8 +25,8 @@ from dataclasses import replace
 from typing import Final
 
 from adapters.index.base import ChildIndex
+from adapters.index.blocking import BlockingKeys, subject_keys
 from adapters.index.model import Subject
-from adapters.matching.blocking import BlockingKeys, subject_keys
 from adapters.matching.decision import MatchResult, ScoredCandidate, decide
 from adapters.matching.scoring import Query, score
 

@@ -1,6 +1,6 @@
 """How well two people's names agree, forgiving the errors real records contain.
 
-Names are compared part by part after folding (``adapters.matching.normalise``).
+Names are compared part by part after folding (``adapters.index.normalise``).
 Two parts agree by degrees (``part_similarity``):
 
 1. equal: 1.0;
@@ -32,8 +32,8 @@ from typing import Final
 
 from rapidfuzz.distance import OSA, JaroWinkler
 
+from adapters.index.normalise import fold, metaphone, name_parts
 from adapters.matching.nicknames import are_nicknames
-from adapters.matching.normalise import fold, metaphone, name_parts
 
 __all__ = [
     "INITIAL_SIMILARITY",

@@ -16,7 +16,7 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
-from adapters.matching.normalise import fold
+from adapters.index.normalise import fold
 from hub.errors import InternalError
 
 __all__ = ["NICKNAMES_FILE", "are_nicknames", "nickname_variants"]

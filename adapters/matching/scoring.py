@@ -28,10 +28,10 @@ from typing import Final, Literal
 
 from rapidfuzz import fuzz
 
+from adapters.index.frequency import NameFrequencies, agreement_bits
 from adapters.index.model import ChildRecord, Subject
-from adapters.matching.frequency import NameFrequencies, agreement_bits
+from adapters.index.normalise import fold, postcode_district, postcode_sector
 from adapters.matching.names import Names, compare_names
-from adapters.matching.normalise import fold, postcode_district, postcode_sector
 
 __all__ = [
     "NHS_AGREEMENT",

@@ -24,9 +24,9 @@ from typing import Final
 
 from aiohttp import web
 
+from adapters.config import NodeConfig
 from adapters.index.base import ChildIndex
 from adapters.matching.matcher import find
-from adapters.node.config import NodeConfig
 from adapters.node.response import response_body
 from adapters.node.subject_xml import subject_from_element
 from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals

@@ -20,7 +20,7 @@ from aiohttp import web
 from lxml import etree
 
 from adapters.client.exchange import HubExchange
-from adapters.node.config import NodeConfig
+from adapters.config import NodeConfig
 from adapters.referral.publisher import load_catalogue, publish_until_acknowledged
 from adapters.referral.receiver import ReferralReceiver
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals

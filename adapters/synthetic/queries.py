@@ -31,8 +31,8 @@ from typing import Final
 
 from adapters.index.fields import LocalId
 from adapters.index.model import ChildRecord, Subject
+from adapters.index.normalise import fold
 from adapters.matching.nicknames import nickname_variants
-from adapters.matching.normalise import fold
 from adapters.synthetic import tables
 from adapters.synthetic.children import REFERENCE_DATE, generate_children, random_postcode
 from hub.errors import SchemaInvalid

@@ -19,7 +19,7 @@ from typing import Final
 import aiohttp
 from aiohttp import web
 
-from adapters.node.config import NodeConfig
+from adapters.config import NodeConfig
 from adapters.witness.client import HttpLogFetch, WitnessClient, WitnessStateFile
 from adapters.witness.cosigning import Witness
 from hub.clock import Clock

@@ -65,7 +65,6 @@ from hub.log.tree import (
     inclusion_proof,
     root,
 )
-from hub.storage.sqlite.merkle_nodes import SqliteNodeStore
 
 __all__ = [
     "EMPTY_ROOT",
@@ -91,7 +90,6 @@ __all__ = [
     "RootHash",
     "SignatureType",
     "SignedCheckpoint",
-    "SqliteNodeStore",
     "append_leaves",
     "consistency_proof",
     "cosign",

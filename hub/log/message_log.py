@@ -22,7 +22,6 @@ import hashlib
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Final
 
 from hub.clock import Clock, SystemClock
@@ -34,7 +33,6 @@ from hub.log.merkle import RootHash
 from hub.log.note import MAX_SIGNATURE_LINES, NoteVerifier, SignatureType, parse_note
 from hub.log.store import LogStorage, Pruned, StoredCheckpoint, StoredCosignature
 from hub.log.tree import consistency_proof, inclusion_proof, root
-from hub.storage.sqlite.log import LOG_DB_NAME, SqliteLogStorage
 
 __all__ = ["GroupCommit", "MessageLog"]
 
@@ -82,27 +80,6 @@ class MessageLog:
         self._writer: asyncio.Task[None] | None = None
         self._wakeup = _Wakeup()
         self._closed = False
-
-    @classmethod
-    def open(
-        cls,
-        directory: Path,
-        *,
-        read_only: bool = False,
-        clock: Clock | None = None,
-        group_commit: GroupCommit | None = None,
-    ) -> MessageLog:
-        """The log in ``directory`` (``log.sqlite``), created unless ``read_only``.
-
-        Raises ``LogStoreError`` if it cannot be opened.
-        """
-        if not read_only:
-            try:
-                directory.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise LogStoreError(f"cannot create log directory {directory}: {exc}") from exc
-        storage = SqliteLogStorage(directory / LOG_DB_NAME, read_only=read_only)
-        return cls(storage, clock=clock, group_commit=group_commit)
 
     @property
     def storage(self) -> LogStorage:

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, Literal, get_args
 
+from hub.clock import Clock
+from hub.log.errors import LogStoreError
+from hub.log.message_log import GroupCommit, MessageLog
 from hub.log.store import LogStorage
 from hub.policy.store import KeptIsps
 from hub.storage.sqlite.catalogues import SqliteCatalogueStore
@@ -35,6 +38,7 @@ __all__ = [
     "HubStorage",
     "StorageSettings",
     "open_hub_storage",
+    "open_sqlite_log",
 ]
 
 Backend = Literal["sqlite", "postgresql"]
@@ -150,3 +154,23 @@ def open_hub_storage(settings: StorageSettings, data_dir: Path) -> HubStorage:
         catalogues=SqliteCatalogueStore(data_dir / CATALOGUE_DATABASE),
         isps=FolderKeptIsps(data_dir / KEPT_ISPS_FOLDER),
     )
+
+
+def open_sqlite_log(
+    directory: Path,
+    *,
+    read_only: bool = False,
+    clock: Clock | None = None,
+    group_commit: GroupCommit | None = None,
+) -> MessageLog:
+    """The message log in ``directory`` (``log.sqlite``), created unless ``read_only``.
+
+    Raises ``LogStoreError`` if it cannot be opened.
+    """
+    if not read_only:
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LogStoreError(f"cannot create log directory {directory}: {exc}") from exc
+    storage = SqliteLogStorage(directory / LOG_DB_NAME, read_only=read_only)
+    return MessageLog(storage, clock=clock, group_commit=group_commit)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from hub.app import build_hub_app
+from hub.app.build import build_hub_app
 from hub.config import load_hub_config
 from hub.serve import run_until_stopped
 

@@ -15,7 +15,7 @@ import click
 
 from hub.log.checkpointer import Checkpointer
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, load_signer, write_key_pair
-from hub.log.message_log import MessageLog
+from hub.storage.settings import open_sqlite_log
 
 __all__ = ["group"]
 
@@ -66,7 +66,7 @@ def keygen(out: Path, name: str | None, witness: bool) -> None:
 )
 def checkpoint(log_dir: Path, key_file: Path) -> None:
     """Sign a checkpoint of the log now, unless the latest one already covers it."""
-    log = MessageLog.open(log_dir)
+    log = open_sqlite_log(log_dir)
     try:
         stored = Checkpointer(log=log, signer=load_signer(key_file)).sign_now()
     finally:

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import click
 
+from adapters.config import load_node_config
 from adapters.index.fields import parse_date
 from adapters.index.model import Subject
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.matching.decision import MatchResult, ScoredCandidate
 from adapters.matching.matcher import find, rank
 from adapters.node.app import build_node_app
-from adapters.node.config import load_node_config
 from adapters.synthetic import generate_children, generate_involvements, write_csv
 from hub.errors import SchemaInvalid
 from hub.identifiers import ALL_AUTHORITIES

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from adapters.client.knownto import ChildQuery, KnownToAnswer, KnownToClient
-from adapters.node.config import NodeConfig, load_node_config
+from adapters.config import NodeConfig, load_node_config
 from hub.envelope import Practitioner
 from hub.identifiers import AGENCY_TYPES, CONSENT_VALUES, PURPOSES, parse_authority
 from irthub.demo.report import answer_json, answer_table

@@ -17,7 +17,7 @@ import click
 from adapters.client.exchange import HubExchange
 from adapters.client.knownto import ChildQuery
 from adapters.client.referrals import Receipt, ReferralClient, ReferralDraft, StatusHistory
-from adapters.node.config import NodeConfig, load_node_config
+from adapters.config import NodeConfig, load_node_config
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
 from adapters.referral.store import SentReferral
 from hub.authorities import AUTHORITY_NAMES

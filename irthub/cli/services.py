@@ -13,7 +13,7 @@ import click
 
 from adapters.client.exchange import HubExchange
 from adapters.client.services import DirectoryClient, Found
-from adapters.node.config import load_node_config
+from adapters.config import load_node_config
 from adapters.referral.publisher import load_catalogue
 from adapters.synthetic.catalogues import write_demo_catalogue
 from hub.authorities import AUTHORITY_NAMES

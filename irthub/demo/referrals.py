@@ -16,13 +16,13 @@ from typing import Final
 from adapters.client.exchange import HubExchange
 from adapters.client.referrals import ReferralClient, ReferralDraft
 from adapters.client.services import DirectoryClient
-from adapters.node.config import load_node_config
+from adapters.config import load_node_config
+from hub.app.referrals import REFERRALS_KEY
 from hub.authorities import AUTHORITY_NAMES
 from hub.envelope import Practitioner, format_time
 from hub.errors import IrtError
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.referral.messages import Contact, StatusUpdate
-from hub.referral.wiring import REFERRALS_KEY
 from hub.services.search import ServiceQuery
 from irthub.demo.scenario import QUERIES, REQUESTER, SOUTHWARK
 from irthub.demo.world import DemoWorld

@@ -22,13 +22,13 @@ from typing import Final
 from aiohttp import web
 
 from adapters.client.knownto import KnownToClient
+from adapters.config import load_node_config
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.node.app import build_node_app
-from adapters.node.config import load_node_config
 from adapters.synthetic.catalogues import write_demo_catalogue
 from adapters.synthetic.children import generate_children, generate_involvements
 from adapters.synthetic.csvfiles import write_csv
-from hub.app import build_hub_app
+from hub.app.build import build_hub_app
 from hub.clock import SystemClock
 from hub.config import load_hub_config
 from hub.directory import default_directory

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from adapters.node.config import load_node_config
+from adapters.config import load_node_config
 from hub.config import ConfigError, load_hub_config
 
 HUB_FILE = """

@@ -26,12 +26,12 @@ from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
 from adapters.client.knownto import ChildQuery
+from adapters.config import NodeConfig
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord
 from adapters.node.app import build_node_app
-from adapters.node.config import NodeConfig
-from hub.app import build_hub_app
+from hub.app.build import build_hub_app
 from hub.clock import SystemClock
 from hub.config import HubConfig, Limits, SigningFiles
 from hub.directory.model import default_directory

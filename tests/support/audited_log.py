@@ -17,10 +17,10 @@ from hub.log.checkpointer import Checkpointer
 from hub.log.cosignature import cosign
 from hub.log.keyfiles import write_key_pair
 from hub.log.merkle import leaf_hash
-from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_cosigner_key, parse_note
 from hub.log.tree import append_leaves
 from hub.pki.layout import PkiLayout
+from hub.storage.settings import open_sqlite_log
 from hub.storage.sqlite.log import LOG_DB_NAME
 from hub.storage.sqlite.merkle_nodes import SqliteNodeStore
 from tests.support.signed_messages import SignerFor, sample_messages
@@ -80,7 +80,7 @@ def build_audited_log(folder: Path, signer_for: SignerFor, pki: PkiLayout) -> Au
     listing.write_text("".join(f"{w.verifier.key_text()}\n" for w in witnesses))
     items = sample_messages(signer_for, CREATED)
     items += sample_messages(signer_for, CREATED + timedelta(minutes=1))
-    log = MessageLog.open(folder / "log")
+    log = open_sqlite_log(folder / "log")
     checkpointer = Checkpointer(log=log, signer=log_signer)
     done = 0
     for size in CHECKPOINT_SIZES:
@@ -124,7 +124,7 @@ def rebuild_tree(db: Path) -> None:
 
 def resign_checkpoints(db: Path, signer: NoteSigner) -> None:
     """Re-sign every checkpoint over the (rebuilt) tree with ``signer``: a key thief's move."""
-    log = MessageLog.open(db.parent)
+    log = open_sqlite_log(db.parent)
     sizes = [c.size for c in log.checkpoints()]
     notes = {
         size: sign_checkpoint(Checkpoint(signer.name, size, log.root(size)), signer)

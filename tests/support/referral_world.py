@@ -20,12 +20,13 @@ from adapters.client.exchange import HubExchange
 from adapters.client.knownto import ChildQuery
 from adapters.client.referrals import ReferralClient, ReferralDraft
 from adapters.client.services import DirectoryClient
+from adapters.config import NodeConfig
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
-from adapters.node.config import NodeConfig
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
 from adapters.synthetic.catalogues import demo_catalogue, write_demo_catalogue
-from hub.app import build_hub_app
+from hub.app.build import build_hub_app
+from hub.app.referrals import REFERRALS_KEY, ReferralParts
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig, SigningFiles
 from hub.envelope import Practitioner
@@ -37,7 +38,6 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.referral.messages import Contact
 from hub.referral.settings import ReferralSettings
-from hub.referral.wiring import REFERRALS_KEY, ReferralParts
 from hub.replay.guard import ReplayGuard
 from hub.signing import Signer
 from hub.storage.memory.seen import MemorySeenStore

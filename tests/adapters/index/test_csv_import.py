@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.index.blocking import BlockingKeys
 from adapters.index.csvimport import (
     CHILDREN_COLUMNS,
     INVOLVEMENT_COLUMNS,
@@ -14,7 +15,6 @@ from adapters.index.csvimport import (
 )
 from adapters.index.fields import LocalId
 from adapters.index.sqlite import SqliteChildIndex
-from adapters.matching.blocking import BlockingKeys
 from hub.errors import SchemaInvalid
 
 CHILDREN_HEADER = ",".join(CHILDREN_COLUMNS)

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
+from adapters.index.blocking import BlockingKeys, subject_keys
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord
 from adapters.index.sqlite import SqliteChildIndex
-from adapters.matching.blocking import BlockingKeys, subject_keys
 from adapters.matching.matcher import find
 from adapters.synthetic import corrupted_queries, generate_children, generate_involvements
 from adapters.synthetic.csvfiles import write_csv

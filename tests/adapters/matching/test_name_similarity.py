@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from adapters.index.normalise import fold, name_parts
 from adapters.matching.names import (
     INITIAL_SIMILARITY,
     NICKNAME_SIMILARITY,
@@ -15,7 +16,6 @@ from adapters.matching.names import (
     part_similarity,
 )
 from adapters.matching.nicknames import are_nicknames, nickname_variants
-from adapters.matching.normalise import fold, name_parts
 
 
 def test_folding_drops_accents_apostrophes_and_splits_hyphens() -> None:

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from adapters.index.fields import LocalId
+from adapters.index.frequency import NameFrequencies
 from adapters.index.model import ChildRecord, Subject
-from adapters.matching.frequency import NameFrequencies
 from adapters.matching.scoring import (
     NHS_MISMATCH,
     Query,

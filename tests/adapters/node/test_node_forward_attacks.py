@@ -23,11 +23,11 @@ from aiohttp import web
 from lxml import etree
 
 from adapters.client.knownto import ChildQuery
+from adapters.config import NodeConfig
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord
 from adapters.node.app import build_node_app
-from adapters.node.config import NodeConfig
 from hub.clock import SystemClock
 from hub.config import SigningFiles
 from hub.disclosure import KNOWNTO_NS, decision_element

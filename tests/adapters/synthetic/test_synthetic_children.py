@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.index.normalise import postcode_district
 from adapters.index.sqlite import SqliteChildIndex
-from adapters.matching.normalise import postcode_district
 from adapters.synthetic import generate_children, generate_involvements, write_csv
 from adapters.synthetic.children import REFERENCE_DATE
 from adapters.synthetic.tables import borough

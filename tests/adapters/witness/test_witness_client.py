@@ -31,6 +31,7 @@ from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_log_key
 from hub.log.routes import WitnessKeys, setup_log
 from hub.metrics import Metrics
+from hub.storage.settings import open_sqlite_log
 from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -77,7 +78,7 @@ class _Alarms:
 def _log(
     path: Path, signer: NoteSigner, items: list[tuple[LogEntry, bytes]]
 ) -> tuple[MessageLog, Checkpointer]:
-    log = MessageLog.open(path)
+    log = open_sqlite_log(path)
     log.append_many(items)
     checkpointer = Checkpointer(log=log, signer=signer)
     checkpointer.sign_now()

@@ -18,8 +18,8 @@ from aiohttp import web
 from lxml import etree
 
 from adapters.client.knownto import ChildQuery, KnownToClient
-from adapters.node.config import NodeConfig
-from hub.app import build_hub_app
+from adapters.config import NodeConfig
+from hub.app.build import build_hub_app
 from hub.config import HubConfig, Limits, SigningFiles
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope, read_header
 from hub.identifiers import HUB, AuthorityCode

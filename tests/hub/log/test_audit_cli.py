@@ -19,6 +19,7 @@ from hub.log.keyfiles import load_verifier
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_log_key, parse_note, signature_line
 from hub.pki.layout import PkiLayout
+from hub.storage.settings import open_sqlite_log
 from hub.storage.sqlite.log import SqliteLogStorage
 from irthub.cli import main
 from tests.support.audited_log import Audited, build_audited_log, rebuild_tree, resign_checkpoints
@@ -71,7 +72,7 @@ def test_an_untouched_log_verifies_with_a_summary(audited: Audited) -> None:
 
 
 def test_pruned_messages_are_reported_as_pruned_not_as_failures(audited: Audited) -> None:
-    log = MessageLog.open(audited.log_dir)
+    log = open_sqlite_log(audited.log_dir)
     log.prune(range(0, 4), "R-90-DAYS")
     log.close()
     result = _verify(audited)
@@ -81,7 +82,7 @@ def test_pruned_messages_are_reported_as_pruned_not_as_failures(audited: Audited
 
 
 def test_leaves_after_the_latest_checkpoint_are_reported(audited: Audited) -> None:
-    log = MessageLog.open(audited.log_dir)
+    log = open_sqlite_log(audited.log_dir)
     log.append_many([(log.entry(0), _raw(log, 0)), (log.entry(1), _raw(log, 1))])
     log.close()
     result = _verify(audited)
@@ -194,7 +195,7 @@ def _add_leaf_outside_the_tree(audited: Audited) -> None:
 
 def _forge_checkpoint_signature(audited: Audited) -> None:
     impostor = NoteSigner.from_key_text(generate_log_key(audited.log_signer.name)[0])
-    log = MessageLog.open(audited.log_dir)
+    log = open_sqlite_log(audited.log_dir)
     forged = sign_checkpoint(Checkpoint(impostor.name, 20, log.root(20)), impostor)
     log.close()
     _sql(audited, ("UPDATE log_checkpoint SET note = ? WHERE size = 20", (forged,)))
@@ -342,7 +343,7 @@ def test_a_wrong_log_key_fails_at_the_first_checkpoint(audited: Audited, tmp_pat
 def test_a_log_growing_during_the_audit_is_audited_up_to_its_size_at_the_start(
     audited: Audited,
 ) -> None:
-    writer = MessageLog.open(audited.log_dir)
+    writer = open_sqlite_log(audited.log_dir)
     reader = SqliteLogStorage(audited.db, read_only=True)
     trust = AuditTrust(
         checker=MessageChecker(CrlTimeline.from_files(audited.root, [audited.crl])),

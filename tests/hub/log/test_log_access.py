@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from hub.identifiers import HUB, MessageId
 from hub.log.entry import LogEntry
-from hub.log.message_log import MessageLog
+from hub.storage.settings import open_sqlite_log
 from irthub.cli import main
 from tests.support.signed_messages import (
     CROYDON,
@@ -109,7 +109,7 @@ def log_dir(tmp_path_factory: pytest.TempPathFactory, signer_for: SignerFor) -> 
     # Q4: outside the audited window.
     flow.query(T0 + timedelta(hours=5), "lam-sw-0142")
     folder = tmp_path_factory.mktemp("access") / "log"
-    log = MessageLog.open(folder)
+    log = open_sqlite_log(folder)
     log.append_many(flow.items)
     pruned = log.find(q3)
     log.prune(range(pruned[0], pruned[0] + 1), "R-7-DAYS")

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from hub.log.message_log import MessageLog
 from hub.pki.layout import PkiLayout
+from hub.storage.settings import open_sqlite_log
 from irthub.cli import main
 from tests.support.audited_log import Audited, build_audited_log
 from tests.support.signed_messages import SignerFor
@@ -34,7 +34,7 @@ def audited(built: Audited, tmp_path: Path) -> Audited:
 
 
 def _message_id(audited: Audited, index: int) -> str:
-    log = MessageLog.open(audited.log_dir, read_only=True)
+    log = open_sqlite_log(audited.log_dir, read_only=True)
     message_id = log.entry(index).message_id
     log.close()
     return message_id
@@ -79,7 +79,7 @@ def test_a_bundle_proves_its_message_offline(audited: Audited, tmp_path: Path) -
 def test_a_pruned_message_bundle_proves_the_leaf_and_says_why(
     audited: Audited, tmp_path: Path
 ) -> None:
-    log = MessageLog.open(audited.log_dir)
+    log = open_sqlite_log(audited.log_dir)
     log.prune(range(3, 4), "R-90-DAYS")
     log.close()
     bundle = tmp_path / "pruned.zip"
@@ -177,7 +177,7 @@ def test_export_refuses_what_it_cannot_prove(audited: Audited, tmp_path: Path) -
     )  # fmt: skip
     assert unknown.exit_code == 1
     assert "is not in the log" in unknown.stderr
-    log = MessageLog.open(audited.log_dir)
+    log = open_sqlite_log(audited.log_dir)
     log.append_many([(log.entry(0), log.message(0))])  # type: ignore[list-item]
     log.close()
     uncovered = CliRunner().invoke(

@@ -25,6 +25,7 @@ from hub.log.keyfiles import (
 )
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, SignatureType, generate_cosigner_key, generate_log_key
+from hub.storage.settings import open_sqlite_log
 from irthub.cli import main
 from tests.support.signed_messages import SignerFor, sample_messages
 
@@ -38,7 +39,7 @@ def messages(signer_for: SignerFor) -> list[tuple[LogEntry, bytes]]:
 
 @pytest.fixture
 def log(tmp_path: Path) -> Iterator[MessageLog]:
-    opened = MessageLog.open(tmp_path / "log")
+    opened = open_sqlite_log(tmp_path / "log")
     yield opened
     opened.close()
 
@@ -137,7 +138,7 @@ def test_cli_keygen_and_checkpoint(tmp_path: Path, messages: list[tuple[LogEntry
     )
     assert witness.exit_code == 0, witness.output
     assert load_verifier(tmp_path / "witness.pub", sig_type=SignatureType.COSIGNATURE_V1)
-    log = MessageLog.open(tmp_path / "log")
+    log = open_sqlite_log(tmp_path / "log")
     log.append_many(messages[:3])
     log.close()
     signed = runner.invoke(

@@ -19,6 +19,7 @@ from hub.log.merkle import leaf_hash, verify_consistency, verify_inclusion
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_cosigner_key, parse_note
 from hub.log.routes import MAX_COSIGNATURE_BYTES, WitnessKeys, setup_log
+from hub.storage.settings import open_sqlite_log
 from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
@@ -38,7 +39,7 @@ def witness_keys() -> list[NoteSigner]:
 @pytest.fixture
 def log(tmp_path: Path) -> MessageLog:
     # The application's cleanup closes it.
-    return MessageLog.open(tmp_path / "log")
+    return open_sqlite_log(tmp_path / "log")
 
 
 @pytest.fixture
@@ -169,7 +170,7 @@ async def test_cosignatures_that_do_not_hold_are_refused(
 async def test_setup_log_runs_the_checkpointer_with_the_app(
     tmp_path: Path, log_signer: NoteSigner, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
-    log = MessageLog.open(tmp_path / "app-log")
+    log = open_sqlite_log(tmp_path / "app-log")
     app = web.Application()
     checkpointer = Checkpointer(log=log, signer=log_signer, interval=60)
     setup_log(app, log, witnesses=WitnessKeys(), checkpointer=checkpointer)
@@ -178,7 +179,7 @@ async def test_setup_log_runs_the_checkpointer_with_the_app(
         assert open_note(first, required=log_signer.verifier).checkpoint.size == 0
         await log.append(*messages[0])
     # Shutdown signed a last checkpoint covering the append, then closed the log.
-    reopened = MessageLog.open(tmp_path / "app-log", read_only=True)
+    reopened = open_sqlite_log(tmp_path / "app-log", read_only=True)
     latest = reopened.latest_checkpoint()
     assert latest is not None
     assert latest.size == 1

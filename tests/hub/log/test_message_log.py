@@ -40,6 +40,7 @@ from hub.log.note import (
     parse_note,
 )
 from hub.log.store import LogStorage, Pruned
+from hub.storage.settings import open_sqlite_log
 from hub.storage.sqlite.log import LOG_DB_NAME, SqliteLogStorage
 from tests.support.log_backends import Backend
 from tests.support.paths import REPO
@@ -60,7 +61,7 @@ def log(backend: Backend) -> MessageLog:
 
 @pytest.fixture
 def sqlite_log(tmp_path: Path) -> Iterator[MessageLog]:
-    opened = MessageLog.open(tmp_path / "log")
+    opened = open_sqlite_log(tmp_path / "log")
     yield opened
     opened.close()
 
@@ -192,10 +193,10 @@ def test_a_failing_append_leaves_neither_leaves_nor_nodes(
 
 _CHILD = """
 import asyncio, pickle, sys
-from hub.log.message_log import MessageLog
+from hub.storage.settings import open_sqlite_log
 items = pickle.loads(sys.stdin.buffer.read())
 async def main():
-    log = MessageLog.open(__import__("pathlib").Path(sys.argv[1]))
+    log = open_sqlite_log(__import__("pathlib").Path(sys.argv[1]))
     async def one(n):
         entry, raw = items[n % len(items)]
         index = await log.append(entry, raw)
@@ -224,7 +225,7 @@ def test_acknowledged_leaves_survive_a_killed_process(
     child.send_signal(signal.SIGKILL)
     child.wait()
     child.stdout.close()
-    log = MessageLog.open(tmp_path / "log")
+    log = open_sqlite_log(tmp_path / "log")
     size = log.size()
     assert size > max(acknowledged)
     assert len(list(log.storage.records(0, size + 100))) == size
@@ -316,12 +317,12 @@ def test_cosignatures_are_verified_and_the_served_note_stays_openable(
 
 def test_read_only_open_refuses_what_is_not_a_log(tmp_path: Path) -> None:
     with pytest.raises(LogStoreError, match="cannot open message log"):
-        MessageLog.open(tmp_path / "absent", read_only=True)
+        open_sqlite_log(tmp_path / "absent", read_only=True)
     other = tmp_path / "other"
     other.mkdir()
     sqlite3.connect(other / LOG_DB_NAME).execute("CREATE TABLE t (x)").connection.close()
     with pytest.raises(LogStoreError, match="is not a message log"):
-        MessageLog.open(other, read_only=True)
+        open_sqlite_log(other, read_only=True)
 
 
 def test_a_read_only_log_refuses_writes(
@@ -329,7 +330,7 @@ def test_a_read_only_log_refuses_writes(
 ) -> None:
     log = sqlite_log
     log.append_many(messages[:1])
-    reader = MessageLog.open(tmp_path / "log", read_only=True)
+    reader = open_sqlite_log(tmp_path / "log", read_only=True)
     with pytest.raises(LogStoreError, match="open read-only"):
         reader.append_many(messages[1:2])
     reader.close()

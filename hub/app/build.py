@@ -19,10 +19,12 @@ from typing import Final
 
 from aiohttp import web
 
+from hub.app.directory import directory_body
+from hub.app.policies import load_signed_policy
+from hub.app.referrals import HUB_RETRYABLE, attach_referrals
 from hub.clock import Clock, SystemClock
 from hub.config import MAX_QUERY_DEADLINE_SECONDS, HubConfig
 from hub.directory.model import Directory, default_directory, load_directory
-from hub.directory.published import directory_body
 from hub.endpoint import SERVICE_KEY, MessageService, error_middleware, metrics_endpoint
 from hub.envelope import build_envelope
 from hub.errors import IrtError
@@ -35,8 +37,6 @@ from hub.log.note import NoteSigner
 from hub.log.routes import WitnessKeys, setup_log
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
-from hub.policy.loading import load_signed_policy
-from hub.referral.wiring import HUB_RETRYABLE, attach_referrals
 from hub.replay.guard import FreshnessPolicy, ReplayGuard
 from hub.schemas import default_registry
 from hub.signing import Signer

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from adapters.index.model import ChildRecord
-from adapters.matching.normalise import name_parts
+from adapters.index.normalise import name_parts
 
 __all__ = [
     "NAME_RELIABILITY",

@@ -31,7 +31,7 @@ from datetime import date, timedelta
 from typing import Final, TypeVar
 
 from adapters.index.model import ChildRecord, Subject
-from adapters.matching.normalise import metaphone, name_parts, postcode_district, soundex
+from adapters.index.normalise import metaphone, name_parts, postcode_district, soundex
 
 __all__ = [
     "MAX_NAME_CODES",

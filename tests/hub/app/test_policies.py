@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from hub.app.policies import KEPT_VERSIONS, load_signed_policy
 from hub.clock import SystemClock
 from hub.config import ConfigError, HubConfig, SigningFiles
 from hub.directory import default_directory
 from hub.identifiers import AuthorityCode
 from hub.pki.trust import TrustStore
 from hub.policy.engine import PolicyEngine
-from hub.policy.loading import KEPT_VERSIONS, load_signed_policy
 from hub.policy.store import KeptIsps
 from hub.storage.postgresql.database import PgDatabase
 from hub.storage.postgresql.isps import PgKeptIsps
@@ -85,7 +85,7 @@ def test_start_fails_listing_every_file_when_none_is_signed(
 def test_refused_files_are_logged_and_their_authority_has_nothing_in_force(
     config: HubConfig, trust: TrustStore, protocols: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="hub.policy.loading"):
+    with caplog.at_level(logging.WARNING, logger="hub.app.policies"):
         engine = load(replace(config, protocols_dir=protocols), trust)
     assert set(engine.documents) == {SOUTHWARK}
     (warning,) = caplog.messages
@@ -110,7 +110,7 @@ def test_a_restart_keeps_the_version_in_force_when_the_new_one_is_refused(
     v1 = signed(isp(LAMBETH, "disclose", "details", version=1), signer_for(LAMBETH))
     (protocols / "E09000022.xml").write_bytes(v1)
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="hub.policy.loading"):
+    with caplog.at_level(logging.WARNING, logger="hub.app.policies"):
         assert load(config, trust).in_force(LAMBETH).digest == first.digest  # type: ignore[union-attr]
     assert "version 1 is not greater than version 2 in force" in caplog.text
     # a greater, correctly signed version replaces it, and is kept in turn
@@ -131,7 +131,7 @@ def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(
     )
     (shadow / "E09000028.xml").write_bytes(isp(SOUTHWARK, "request", "existence"))
     config = replace(config, protocols_dir=protocols, shadow_protocols_dir=shadow)
-    with caplog.at_level(logging.WARNING, logger="hub.policy.loading"):
+    with caplog.at_level(logging.WARNING, logger="hub.app.policies"):
         engine = load(config, trust)
     assert set(engine.shadow_documents) == {LAMBETH}
     assert set(engine.documents) == {SOUTHWARK}

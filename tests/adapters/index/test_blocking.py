@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
+from adapters.index.blocking import MAX_NAME_CODES, record_keys, subject_keys
 from adapters.index.fields import LocalId
 from adapters.index.model import ChildRecord, Subject
-from adapters.matching.blocking import MAX_NAME_CODES, record_keys, subject_keys
-from adapters.matching.normalise import fold, metaphone
+from adapters.index.normalise import fold, metaphone
 
 CHILD = ChildRecord(
     local_id=LocalId("C1"),
