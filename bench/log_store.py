@@ -45,7 +45,7 @@ from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.signing import Signer
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from hub.verify import EnvelopeVerifier
 from tests.support.paths import BODIES
 

@@ -1,11 +1,12 @@
 """``POST /v1/messages`` for any party: receive, verify, dispatch, sign the answer.
 
 The hub and the borough nodes share this core and differ only in their
-handlers (one per message ``Class``). Everything that can go wrong on the
-way in becomes a signed ``env:Error`` envelope with its SPEC §5 code and HTTP
-status, in one middleware; bad input never yields a 5xx. Signing and
-verification run in a thread pool so one heavy message does not stall the
-event loop.
+handlers (one per message ``Class``), built beforehand on the party's
+``Messenger`` (``hub.messenger``: identity, keys, thread pool, log).
+Everything that can go wrong on the way in becomes a signed ``env:Error``
+envelope with its SPEC §5 code and HTTP status, in one middleware; bad input
+never yields a 5xx. Signing and verification run in the thread pool so one
+heavy message does not stall the event loop.
 """
 
 from __future__ import annotations
@@ -14,16 +15,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, ParamSpec, TypeVar
+from types import MappingProxyType
+from typing import Final
 
 from aiohttp import web
 from lxml import etree
 
-from hub.clock import Clock
-from hub.envelope import ENV_NS, Header, Party, Qualifier, Recipient, build_envelope
+from hub.envelope import ENV_NS, Qualifier
 from hub.errors import (
     DuplicateMessage,
     InternalError,
@@ -33,22 +33,20 @@ from hub.errors import (
     TooLarge,
 )
 from hub.identifiers import HUB, AuthorityCode, MessageId
-from hub.log.entry import Direction, LogEntry
-from hub.log.message_log import MessageLog
-from hub.metrics import CONTENT_TYPE_LATEST, Metrics
+from hub.messenger import Messenger
+from hub.metrics import CONTENT_TYPE_LATEST
 from hub.replay.guard import Sighting
-from hub.signing import Signer
 from hub.transport.delivery import read_capped
 from hub.transport.tls import peer_authority
-from hub.verify import EnvelopeVerifier, VerifiedMessage
+from hub.verify import VerifiedMessage
 
 __all__ = [
     "ACCEPTED_CONTENT_TYPES",
     "BODY_LATENCY_SECONDS",
+    "ENDPOINT_KEY",
     "MIN_BODY_BYTES_PER_SECOND",
-    "SERVICE_KEY",
     "Handler",
-    "MessageService",
+    "MessageEndpoint",
     "Reply",
     "error_middleware",
     "metrics_endpoint",
@@ -63,8 +61,6 @@ the time the message limit takes at this rate (18 s for 1 MiB), as Apache's
 ``mod_reqtimeout`` ``body=…,MinRate=…``. A sender that trickles its body
 (slow loris) would otherwise hold a connection and its buffers for ever."""
 _LOG = logging.getLogger(__name__)
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,38 +81,42 @@ Handler = Callable[[VerifiedMessage], Awaitable[Reply]]
 
 
 @dataclass(frozen=True)
-class MessageService:
-    """One party's message endpoint: its identity, keys, verifier and handlers."""
+class MessageEndpoint:
+    """One party's ``POST /v1/messages``: verify, log, dispatch to a handler, sign the answer.
 
-    authority: AuthorityCode
-    signer: Signer
-    verifier: EnvelopeVerifier
-    clock: Clock
-    executor: Executor
-    metrics: Metrics
+    ``handlers`` is fixed when the endpoint is built: the handlers are built
+    first, on the same ``Messenger``, and the endpoint keeps a read-only copy
+    of their registry.
+    """
+
+    messenger: Messenger
     handlers: Mapping[str, Handler]
+    """The handler of each message ``Class`` this party accepts."""
     max_message_bytes: int
-    node_id: str | None = None
     retryable: frozenset[str] = frozenset()
     """Classes whose handlers answer a retry (same MessageID, same bytes) with
     the original answer, as AS4 duplicate elimination does; a retry of any
     other class is refused as ``duplicate-message``."""
-    log: MessageLog | None = None
-    """The hub's message log (SPEC §8): every message received or sent is
-    appended, durably, before it is answered or sent. Nodes keep none."""
     _loop_time: Callable[[], float] = field(default=time.perf_counter)
+
+    def __post_init__(self) -> None:
+        # A copy, read-only: a caller's dict changed later cannot add a route.
+        object.__setattr__(self, "handlers", MappingProxyType(dict(self.handlers)))
 
     async def handle(self, request: web.Request) -> web.Response:
         """The ``POST /v1/messages`` route."""
+        messenger = self.messenger
         started = self._loop_time()
         ssl_object = request.transport.get_extra_info("ssl_object") if request.transport else None
         tls_authority = peer_authority(ssl_object)
         request[_PEER] = tls_authority
         raw = await self._read_body(request)
-        message = await self.run(self.verifier.verify_envelope, raw, tls_authority=tls_authority)
+        message = await messenger.run(
+            messenger.verifier.verify_envelope, raw, tls_authority=tls_authority
+        )
         request[_MESSAGE_CLASS] = message.header.message_class
         request[_CORRELATION] = message.header.message_id
-        await self.record(message.raw, message.header, "in")
+        await messenger.record(message.raw, message.header, "in")
         if (
             message.sighting is Sighting.RETRY
             and message.header.message_class not in self.retryable
@@ -132,83 +132,28 @@ class MessageService:
             )
         reply = await handler(message)
         answer = reply.presigned or await self.sign_reply(message, reply)
-        self.metrics.messages.labels(message.header.message_class, "ok").inc()
-        self.metrics.latency.labels(message.header.message_class).observe(
+        messenger.metrics.messages.labels(message.header.message_class, "ok").inc()
+        messenger.metrics.latency.labels(message.header.message_class).observe(
             self._loop_time() - started
         )
         return web.Response(body=answer, status=reply.status, content_type="application/xml")
 
-    async def run(self, function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
-        """Run CPU-bound ``function`` (signing, verification) in the thread pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
-
     async def sign_reply(self, message: VerifiedMessage, reply: Reply) -> bytes:
         """Sign ``reply`` as the answer to ``message``, logged before it is sent."""
-        header = self.header(
+        header = self.messenger.header(
             message_class=etree.QName(reply.body).localname,
             qualifier=reply.qualifier,
             to=message.header.sender.authority,
             correlation_id=message.header.message_id,
             expires=reply.expires,
         )
-        return await self.sign_and_record(header, reply.body)
-
-    async def sign_and_record(
-        self, header: Header, body: etree._Element, *, decision_digest: str | None = None
-    ) -> bytes:
-        """Sign ``body`` under ``header`` off the event loop and log it as sent.
-
-        Returns only once the log holds the leaf durably; raises
-        ``InternalError`` if it cannot, and then the message must not be sent.
-        """
-        raw = await self.run(self.signer.sign, build_envelope(header, body))
-        await self.record(raw, header, "out", decision_digest=decision_digest)
-        return raw
-
-    async def record(
-        self,
-        raw: bytes,
-        header: Header,
-        direction: Direction,
-        *,
-        decision_digest: str | None = None,
-    ) -> None:
-        """Append one message to the log (a no-op for a party without one)."""
-        if self.log is None:
-            return
-        entry = LogEntry.for_message(
-            raw, header, direction=direction, decision_digest=decision_digest, at=self.clock.now()
-        )
-        await self.log.append(entry, raw)
-
-    def header(
-        self,
-        *,
-        message_class: str,
-        qualifier: Qualifier,
-        to: AuthorityCode,
-        correlation_id: MessageId | None = None,
-        expires: datetime | None = None,
-        **extra: object,
-    ) -> Header:
-        """A header from this party to ``to``, created now."""
-        return Header(
-            message_class=message_class,
-            qualifier=qualifier,
-            sender=Party(self.authority, self.node_id),
-            recipients=(Recipient(authority=to),),
-            created=self.clock.now(),
-            correlation_id=correlation_id,
-            expires=expires,
-            **extra,  # type: ignore[arg-type]
-        )
+        return await self.messenger.sign_and_record(header, reply.body)
 
     async def error_envelope(self, error: IrtError, request: web.Request) -> bytes:
         """The signed ``env:Error`` answer for ``error``."""
         body = etree.Element(f"{{{ENV_NS}}}Error", code=error.code)
         body.text = error.reason[:2000]
-        header = self.header(
+        header = self.messenger.header(
             message_class="Error",
             qualifier="error",
             to=AuthorityCode(request.get(_PEER) or HUB),
@@ -216,9 +161,9 @@ class MessageService:
             if (correlation := request.get(_CORRELATION))
             else None,
         )
-        raw = await self.run(self.signer.sign, build_envelope(header, body))
+        raw = await self.messenger.sign(header, body)
         try:
-            await self.record(raw, header, "out")
+            await self.messenger.record(raw, header, "out")
         except IrtError:
             # The error must still reach the sender: an error acknowledges
             # nothing, so sending it unlogged loses nothing; the log failure
@@ -255,12 +200,12 @@ class MessageService:
 _PEER: Final = web.RequestKey("irt.peer", str)
 _MESSAGE_CLASS: Final = web.RequestKey("irt.class", str)
 _CORRELATION: Final = web.RequestKey("irt.correlation", str)
-SERVICE_KEY: Final = web.AppKey("irt.message_service", MessageService)
+ENDPOINT_KEY: Final = web.AppKey("irt.message_endpoint", MessageEndpoint)
 
 
 async def metrics_endpoint(request: web.Request) -> web.Response:
     """``GET /metrics``: this party's counters in the Prometheus text format."""
-    body = request.app[SERVICE_KEY].metrics.exposition()
+    body = request.app[ENDPOINT_KEY].messenger.metrics.exposition()
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
@@ -285,10 +230,12 @@ async def error_middleware(
 
 
 async def _error_response(request: web.Request, error: IrtError) -> web.Response:
-    service = request.app[SERVICE_KEY]
-    service.metrics.messages.labels(request.get(_MESSAGE_CLASS, "unknown"), error.code).inc()
+    endpoint = request.app[ENDPOINT_KEY]
+    endpoint.messenger.metrics.messages.labels(
+        request.get(_MESSAGE_CLASS, "unknown"), error.code
+    ).inc()
     try:
-        body = await service.error_envelope(error, request)
+        body = await endpoint.error_envelope(error, request)
     except IrtError:
         _LOG.exception("cannot sign an error envelope")
         return web.Response(status=500, text="internal-error: cannot sign the error envelope")

@@ -34,14 +34,15 @@ from adapters.witness.wiring import WITNESS_KEY, attach_witness
 from hub.clock import Clock, SystemClock
 from hub.disclosure import KNOWNTO_NS, Grant
 from hub.endpoint import (
-    SERVICE_KEY,
-    MessageService,
+    ENDPOINT_KEY,
+    MessageEndpoint,
     Reply,
     error_middleware,
     metrics_endpoint,
 )
 from hub.errors import SchemaInvalid, SenderMismatch
 from hub.identifiers import HUB
+from hub.messenger import Messenger
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
 from hub.replay.guard import FreshnessPolicy, ReplayGuard
@@ -60,7 +61,7 @@ _K: Final = f"{{{KNOWNTO_NS}}}"
 class KnownToResponder:
     """Answers ``KnownToForward`` from the local index; see the module docstring."""
 
-    service: MessageService
+    messenger: Messenger
     originals: EnvelopeVerifier
     """Verifies the requester's embedded query; no replay store, since the
     hub forwards one query to each node once and the forward itself is
@@ -77,7 +78,7 @@ class KnownToResponder:
         if decision is None:  # pragma: no cover - the schema requires it
             raise SchemaInvalid("KnownToForward has no Decision")
         grant = Grant.from_element(decision)  # (2)
-        query = await self.service.run(  # (3)
+        query = await self.messenger.run(  # (3)
             self.originals.verify_envelope, _decode(forward.body.findtext(_K + "OriginalMessage"))
         )
         if query.header.message_class != "KnownToQuery":
@@ -88,7 +89,7 @@ class KnownToResponder:
         if subject_element is None:  # pragma: no cover - the schema requires it
             raise SchemaInvalid("KnownToQuery has no Subject")
         subject = subject_from_element(subject_element)
-        result = await self.service.run(find, subject, index=self.index)  # (4)
+        result = await self.messenger.run(find, subject, index=self.index)  # (4)
         if self.answer_delay:
             await asyncio.sleep(self.answer_delay)
         return Reply(body=response_body(result, grant))  # (5)
@@ -115,8 +116,7 @@ def build_node_app(
         replay=ReplayGuard(store=seen, clock=clock, policy=freshness),
     )
     executor = ThreadPoolExecutor(max_workers=limits.verify_threads, thread_name_prefix="irt-node")
-    handlers: dict[str, object] = {}
-    service = MessageService(
+    messenger = Messenger(
         authority=config.authority,
         node_id=config.node_id,
         signer=Signer.from_files(config.signing.key, config.signing.cert),
@@ -124,22 +124,17 @@ def build_node_app(
         clock=clock,
         executor=executor,
         metrics=Metrics(),
-        handlers=handlers,  # type: ignore[arg-type]  # filled below, before serving
-        max_message_bytes=limits.max_message_bytes,
-        retryable=NODE_RETRYABLE,
     )
     responder = KnownToResponder(
-        service=service,
+        messenger=messenger,
         originals=replace(verifier, replay=None),
         index=index,
         answer_delay=config.answer_delay_seconds,
     )
-    handlers["KnownToForward"] = responder.handle
 
     app = web.Application(
         middlewares=[error_middleware], client_max_size=limits.max_message_bytes * 2
     )
-    app[SERVICE_KEY] = service
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         yield
@@ -147,9 +142,16 @@ def build_node_app(
         seen.close()
 
     app.cleanup_ctx.append(resources)
-    attach_witness(app, config=config, metrics=service.metrics, clock=clock)
-    attach_node_referrals(app, handlers, config=config, service=service)  # type: ignore[arg-type]
-    app.router.add_post("/v1/messages", service.handle)
+    attach_witness(app, config=config, metrics=messenger.metrics, clock=clock)
+    referral_handlers = attach_node_referrals(app, config=config, messenger=messenger)
+    endpoint = MessageEndpoint(
+        messenger=messenger,
+        handlers={"KnownToForward": responder.handle, **referral_handlers},
+        max_message_bytes=limits.max_message_bytes,
+        retryable=NODE_RETRYABLE,
+    )
+    app[ENDPOINT_KEY] = endpoint
+    app.router.add_post("/v1/messages", endpoint.handle)
     app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", metrics_endpoint)
     return app
@@ -163,7 +165,7 @@ def _decode(text: str | None) -> bytes:
 
 
 async def _health(request: web.Request) -> web.Response:
-    authority = request.app[SERVICE_KEY].authority
+    authority = request.app[ENDPOINT_KEY].messenger.authority
     witness = request.app.get(WITNESS_KEY)
     if witness is not None and witness.alarm:
         # An inconsistent hub checkpoint: the log may have forked or been rewritten.

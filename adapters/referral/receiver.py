@@ -33,10 +33,11 @@ from lxml import etree
 
 from adapters.referral.store import Inbox, ReceivedReferral, SentEvent, SentReferrals
 from hub.disclosure import Grant
-from hub.endpoint import MessageService, Reply
+from hub.endpoint import Reply
 from hub.envelope import build_envelope, parse_time
 from hub.errors import DuplicateMessage, SchemaInvalid, SenderMismatch
 from hub.identifiers import HUB, MessageId, parse_message_id
+from hub.messenger import Messenger
 from hub.referral.messages import REFERRAL_NS, StatusUpdate, receipt_body
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
@@ -52,7 +53,7 @@ carry an ``Expires`` as long as any message the hub may repeat."""
 class ReferralReceiver:
     """The node's referral handlers; see the module docstring."""
 
-    service: MessageService
+    messenger: Messenger
     originals: EnvelopeVerifier
     """Verifies the referrer's embedded referral; no replay store, since the
     forward carrying it is itself replay-checked."""
@@ -65,30 +66,30 @@ class ReferralReceiver:
         referral_id = forward.header.correlation_id
         if referral_id is None:
             raise SchemaInvalid("a ReferralForward must name the referral in CorrelationID")
-        held = await self.service.run(self.inbox.get, referral_id)  # (2)
+        held = await self.messenger.run(self.inbox.get, referral_id)  # (2)
         if held is not None:
             return _repeat(held.forward == forward.raw, held.receipt, forward)
-        original = await self.service.run(  # (3)
+        original = await self.messenger.run(  # (3)
             self.originals.verify_envelope, _decode(forward.body.findtext(_R + "OriginalMessage"))
         )
         header = original.header
         if header.message_class != "Referral" or header.message_id != referral_id:
             raise SchemaInvalid("the forward's CorrelationID does not name the referral it carries")
-        if [r.authority for r in header.recipients] != [self.service.authority]:
+        if [r.authority for r in header.recipients] != [self.messenger.authority]:
             raise SenderMismatch(
-                f"the referral carried is not addressed to {self.service.authority}"
+                f"the referral carried is not addressed to {self.messenger.authority}"
             )
         decision = forward.body.find(_R + "Decision")
         if decision is None:  # pragma: no cover - the schema requires it
             raise SchemaInvalid("ReferralForward has no Decision")
         grant = Grant.from_element(decision)  # (4)
-        now = self.service.clock.now()
+        now = self.messenger.clock.now()
         receipt = await self._acknowledge(
             forward,
             referral_id,
-            note=f"Received by {self.service.authority}; the service will be in touch.",
+            note=f"Received by {self.messenger.authority}; the service will be in touch.",
         )
-        kept = await self.service.run(
+        kept = await self.messenger.run(
             self.inbox.receive,
             ReceivedReferral(
                 referral_id=referral_id,
@@ -139,7 +140,7 @@ class ReferralReceiver:
         detail: str | None,
     ) -> Reply:
         ack = await self._acknowledge(message, referral_id, note=f"{kind} {status} recorded")
-        kept = await self.service.run(
+        kept = await self.messenger.run(
             self.sent.note,
             SentEvent(
                 message_id=message.header.message_id,
@@ -157,8 +158,8 @@ class ReferralReceiver:
     async def _acknowledge(
         self, message: VerifiedMessage, referral_id: MessageId, *, note: str
     ) -> bytes:
-        now = self.service.clock.now()
-        header = self.service.header(
+        now = self.messenger.clock.now()
+        header = self.messenger.header(
             message_class="ReferralReceipt",
             qualifier="acknowledgement",
             to=HUB,
@@ -166,9 +167,9 @@ class ReferralReceiver:
             expires=now + _ACK_LIFETIME,
         )
         body = receipt_body(
-            referral_id, received_at=now, received_by=self.service.authority, note=note
+            referral_id, received_at=now, received_by=self.messenger.authority, note=note
         )
-        return await self.service.run(self.service.signer.sign, build_envelope(header, body))
+        return await self.messenger.run(self.messenger.signer.sign, build_envelope(header, body))
 
 
 def _from_hub(message: VerifiedMessage) -> None:

@@ -1,10 +1,10 @@
 """Plugging referrals into a borough node application.
 
-``attach_node_referrals`` opens the node's referral store, registers the
+``attach_node_referrals`` opens the node's referral store, returns the
 handlers for ``ReferralForward``, ``ReferralStatus`` and
-``ReferralDeliveryFailure``, and, when the node is configured with a
-catalogue, publishes it to the hub in the background from start-up until
-the hub acknowledges it.
+``ReferralDeliveryFailure`` (for the node's endpoint, built after them), and,
+when the node is configured with a catalogue, publishes it to the hub in the
+background from start-up until the hub acknowledges it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, MutableMapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import replace
 from typing import Final
 
@@ -24,7 +24,8 @@ from adapters.config import NodeConfig
 from adapters.referral.publisher import load_catalogue, publish_until_acknowledged
 from adapters.referral.receiver import ReferralReceiver
 from adapters.referral.sqlite import NODE_REFERRAL_DATABASE, SqliteNodeReferrals
-from hub.endpoint import Handler, MessageService
+from hub.endpoint import Handler
+from hub.messenger import Messenger
 
 __all__ = ["NODE_REFERRALS_KEY", "NODE_RETRYABLE", "attach_node_referrals"]
 
@@ -37,33 +38,23 @@ _LOG = logging.getLogger(__name__)
 
 
 def attach_node_referrals(
-    app: web.Application,
-    handlers: MutableMapping[str, Handler],
-    *,
-    config: NodeConfig,
-    service: MessageService,
-) -> SqliteNodeReferrals:
-    """Register the node's referral handlers on ``app`` and publish its catalogue.
+    app: web.Application, *, config: NodeConfig, messenger: Messenger
+) -> Mapping[str, Handler]:
+    """Open the node's referral store in ``app``, publish its catalogue; return the handlers.
 
+    The store is in ``app[NODE_REFERRALS_KEY]`` and closed with ``app``.
     Raises ``InternalError`` if the store cannot be opened, and the
     catalogue's own error if ``[node] catalogue`` names an invalid file.
     """
     store = SqliteNodeReferrals(config.data_dir / NODE_REFERRAL_DATABASE)
     receiver = ReferralReceiver(
-        service=service,
-        originals=replace(service.verifier, replay=None),
+        messenger=messenger,
+        originals=replace(messenger.verifier, replay=None),
         inbox=store,
         sent=store,
     )
-    handlers.update(
-        {
-            "ReferralForward": receiver.handle_forward,
-            "ReferralStatus": receiver.handle_status,
-            "ReferralDeliveryFailure": receiver.handle_failure,
-        }
-    )
     catalogue = (
-        load_catalogue(config.catalogue, published=service.clock.now())
+        load_catalogue(config.catalogue, published=messenger.clock.now())
         if config.catalogue is not None
         else None
     )
@@ -84,7 +75,11 @@ def attach_node_referrals(
         store.close()
 
     app.cleanup_ctx.append(lifetime)
-    return store
+    return {
+        "ReferralForward": receiver.handle_forward,
+        "ReferralStatus": receiver.handle_status,
+        "ReferralDeliveryFailure": receiver.handle_failure,
+    }
 
 
 async def _publish(exchange: HubExchange, catalogue: etree._Element) -> None:

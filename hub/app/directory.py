@@ -1,8 +1,9 @@
-"""The body of ``GET /v1/directory`` (SPEC §4): the London directory as the hub publishes it.
+"""The London directory at the hub, and ``GET /v1/directory`` (SPEC §4) publishing it.
 
-Authorities with their node endpoints, neighbours, sub-regional group and
-the ISP version in force, as a ``d:Directory`` body the hub signs once at
-start-up (and again whenever the directory or an ISP changes).
+The hub reads the directory of authorities (``[hub] directory`` or the
+shipped one), learns each authority's node URL from it (overridden by
+``[hub] node_urls``), and publishes it with the ISP version in force of
+each authority as a ``d:Directory`` body it signs once at start-up.
 """
 
 from __future__ import annotations
@@ -11,17 +12,63 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Final
 
+from aiohttp import web
 from lxml import etree
 
-from hub.directory.model import Directory
-from hub.envelope import format_time
-from hub.identifiers import AuthorityCode
+from hub.config import HubConfig
+from hub.directory.model import Directory, default_directory, load_directory
+from hub.envelope import build_envelope, format_time
+from hub.identifiers import HUB, AuthorityCode
+from hub.messenger import Messenger
 from hub.policy.model import IspDocument
 
-__all__ = ["DIRECTORY_NS", "directory_body"]
+__all__ = [
+    "DIRECTORY_BYTES_KEY",
+    "DIRECTORY_NS",
+    "directory_body",
+    "directory_endpoint",
+    "load_london_directory",
+    "node_urls",
+    "sign_directory",
+]
 
 DIRECTORY_NS: Final = "urn:lcpc:irt:directory:1"
 _D: Final = f"{{{DIRECTORY_NS}}}"
+DIRECTORY_BYTES_KEY: Final = web.AppKey("irt.directory_bytes", bytes)
+"""The signed ``Directory`` envelope ``GET /v1/directory`` answers with."""
+
+
+def load_london_directory(config: HubConfig) -> Directory:
+    """The directory of ``[hub] directory``, or the shipped one; raise ``SchemaInvalid``."""
+    if config.directory_file is not None:
+        return load_directory(config.directory_file)
+    return default_directory()
+
+
+def node_urls(directory: Directory, config: HubConfig) -> dict[AuthorityCode, str]:
+    """Where the hub posts for each authority: its first node, or ``[hub] node_urls``."""
+    urls = {
+        code: authority.nodes[0].url
+        for code, authority in directory.authorities.items()
+        if authority.nodes
+    }
+    urls.update(config.node_urls)
+    return urls
+
+
+def sign_directory(
+    messenger: Messenger,
+    directory: Directory,
+    *,
+    node_urls: Mapping[AuthorityCode, str],
+    isps: Mapping[AuthorityCode, IspDocument],
+) -> bytes:
+    """The signed ``Directory`` envelope, published now; raise ``InternalError`` if unsigned."""
+    header = messenger.header(message_class="Directory", qualifier="response", to=HUB)
+    body = directory_body(
+        directory, node_urls=node_urls, isps=isps, published=messenger.clock.now()
+    )
+    return messenger.signer.sign(build_envelope(header, body))
 
 
 def directory_body(
@@ -48,3 +95,8 @@ def directory_body(
                 entry, _D + "ISPVersion", id=isp.id, version=str(isp.version), digest=isp.digest
             )
     return body
+
+
+async def directory_endpoint(request: web.Request) -> web.Response:
+    """``GET /v1/directory``: the signed directory, the same bytes until the next start."""
+    return web.Response(body=request.app[DIRECTORY_BYTES_KEY], content_type="application/xml")

@@ -43,13 +43,9 @@ from hub.identifiers import AuthorityCode
 from hub.policy.engine import LoadReport, PolicyEngine
 from hub.policy.signed import SignedIspReader
 from hub.policy.store import KeptIsps
-from hub.storage.sqlite.isps import FolderKeptIsps
 from hub.verify import DocumentVerifier
 
-__all__ = ["KEPT_VERSIONS", "load_signed_policy"]
-
-KEPT_VERSIONS: Final = "policy"
-"""Folder under ``data_dir`` holding the signed bytes of each version in force."""
+__all__ = ["load_signed_policy"]
 
 _LOG: Final = logging.getLogger(__name__)
 
@@ -60,9 +56,11 @@ def load_signed_policy(
     directory: Directory,
     verifier: DocumentVerifier,
     clock: Clock,
-    kept: KeptIsps | None = None,
+    kept: KeptIsps,
 ) -> PolicyEngine:
     """The engine holding the signed ISPs of ``config.protocols_dir`` (see the module docstring).
+
+    ``kept`` holds the versions in force (the storage's ``isps``).
 
     Raises ``ConfigError`` when no protocols folder is configured, when a
     folder is missing, when no document is in force, or when a kept version
@@ -77,7 +75,6 @@ def load_signed_policy(
         )
     engine = PolicyEngine(directory=directory, reader=SignedIspReader(verifier), clock=clock)
     # (2) what was in force before (shared by every instance on PostgreSQL)
-    kept = kept or FolderKeptIsps(config.data_dir / KEPT_VERSIONS)
     for source, data in kept.documents():
         try:
             engine.install(data, source=source)

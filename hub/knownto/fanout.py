@@ -34,9 +34,10 @@ from lxml import etree
 from hub.clock import Clock
 from hub.directory.model import Directory
 from hub.disclosure import KNOWNTO_NS, Grant, decision_element, overdisclosure
-from hub.endpoint import MessageService, Reply
+from hub.endpoint import Reply
 from hub.errors import DeliveryFailure, IrtError, PolicyDenied, UnknownRecipient
 from hub.identifiers import AuthorityCode
+from hub.messenger import Messenger
 from hub.metrics import Metrics
 from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
@@ -45,7 +46,7 @@ from hub.policy.shadow import decide_with_shadow
 from hub.transport.delivery import Delivery
 from hub.verify import VerifiedMessage
 
-__all__ = ["KnownToBroker", "TargetOutcome"]
+__all__ = ["KnownToFanout", "TargetOutcome"]
 
 _K: Final = f"{{{KNOWNTO_NS}}}"
 
@@ -64,10 +65,10 @@ class TargetOutcome:
 
 
 @dataclass(frozen=True)
-class KnownToBroker:
+class KnownToFanout:
     """Handles ``KnownToQuery`` at the hub; see the module docstring."""
 
-    service: MessageService
+    messenger: Messenger
     directory: Directory
     policy: PolicyEngine
     delivery: Delivery
@@ -178,14 +179,14 @@ class KnownToBroker:
         body = etree.Element(_K + "KnownToForward", nsmap={"kt": KNOWNTO_NS})
         body.append(decision_element(_K + "Decision", decision, deadline=deadline))
         etree.SubElement(body, _K + "OriginalMessage").text = base64.b64encode(query.raw).decode()
-        header = self.service.header(
+        header = self.messenger.header(
             message_class="KnownToForward",
             qualifier="request",
             to=target,
             correlation_id=query.header.message_id,
             expires=deadline,
         )
-        raw = await self.service.sign_and_record(header, body, decision_digest=decision.digest())
+        raw = await self.messenger.sign_and_record(header, body, decision_digest=decision.digest())
         grant = Grant(level=decision.level, categories=decision.categories, deadline=deadline)
         return _Forward(
             raw=raw, message_id=header.message_id, grant=grant, decision_digest=decision.digest()
@@ -195,14 +196,14 @@ class KnownToBroker:
         self, target: AuthorityCode, forward: _Forward, status: int, body: bytes
     ) -> TargetOutcome:
         try:
-            answer = await self.service.run(self.service.verifier.verify_envelope, body)
+            answer = await self.messenger.run(self.messenger.verifier.verify_envelope, body)
         except IrtError as error:
             return TargetOutcome(
                 target, "error", f"unusable answer (HTTP {status}, {error.code}): {error.reason}"
             )
         # Logged even when it is then withheld: an over-disclosing answer is
         # exactly the evidence an auditor needs.
-        await self.service.record(
+        await self.messenger.record(
             answer.raw, answer.header, "in", decision_digest=forward.decision_digest
         )
         problem = _answer_problem(answer, target, forward, status)

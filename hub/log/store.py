@@ -168,5 +168,5 @@ class LogStorage(LeafStore, MessageStore, CheckpointStore, Protocol):
     """Everything a ``MessageLog`` stores."""
 
     def close(self) -> None:
-        """Release the storage."""
+        """Release the storage; closing it again does nothing."""
         ...

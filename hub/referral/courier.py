@@ -37,9 +37,9 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from hub.clock import Clock
-from hub.endpoint import MessageService
 from hub.errors import DeliveryFailure, InternalError, IrtError
 from hub.identifiers import AuthorityCode
+from hub.messenger import Messenger
 from hub.referral.messages import REFERRAL_NS, failure_body
 from hub.referral.settings import ReferralSettings
 from hub.referral.store import (
@@ -77,7 +77,7 @@ class Courier:
     answers: EnvelopeVerifier
     """Verifies recipients' answers; without a replay guard, since a repeated
     attempt legitimately gets the same receipt bytes back."""
-    service: MessageService
+    messenger: Messenger
     """The hub's identity: signs delivery-failure notices."""
     node_urls: Mapping[AuthorityCode, str]
     clock: Clock
@@ -96,7 +96,7 @@ class Courier:
         rows, never a whole batch. Storage failures are logged and retried
         after a poll.
         """
-        await self.service.run(self.outbox.release, self.settings.worker_name)  # (1)
+        await self.messenger.run(self.outbox.release, self.settings.worker_name)  # (1)
         in_flight: set[asyncio.Task[None]] = set()
         try:
             while True:
@@ -127,7 +127,7 @@ class Courier:
 
     async def _claim(self, limit: int) -> list[OutboxItem]:
         try:
-            return await self.service.run(  # (2)
+            return await self.messenger.run(  # (2)
                 self.outbox.claim,
                 owner=self.settings.worker_name,
                 now=self.clock.now(),
@@ -148,14 +148,14 @@ class Courier:
 
     async def _next_due(self) -> datetime | None:
         try:
-            return await self.service.run(self.outbox.next_due)
+            return await self.messenger.run(self.outbox.next_due)
         except IrtError:
             return None
 
     async def _deliver(self, item: OutboxItem) -> None:
         try:
             outcome = await self._attempt(item)
-            await self.service.run(self.outbox.settle, item, outcome, now=self.clock.now())
+            await self.messenger.run(self.outbox.settle, item, outcome, now=self.clock.now())
         except IrtError:
             # The lease runs out and the row is tried again: at least once.
             _LOG.exception("cannot record the outcome of outbox row %s", item.id)
@@ -184,11 +184,11 @@ class Courier:
     async def _check(self, outgoing: Outgoing, answer: Answer) -> tuple[str | None, bool]:
         """``(problem, permanent)`` for an answer; ``problem`` is ``None`` for a good receipt."""
         try:
-            message = await self.service.run(self.answers.verify_envelope, answer.body)
+            message = await self.messenger.run(self.answers.verify_envelope, answer.body)
         except IrtError as error:
             return f"unusable answer (HTTP {answer.status}, {error.code}): {error.reason}", False
         # Logged (SPEC §8) whatever it says: a refusal is evidence too.
-        await self.service.record(message.raw, message.header, "in")
+        await self.messenger.record(message.raw, message.header, "in")
         header = message.header
         if header.message_class == "Error" and _answers(message, outgoing) is None:
             code = message.body.get("code", "internal-error")
@@ -219,13 +219,13 @@ class Courier:
     async def _failure_notice(self, item: OutboxItem, error: str, now: datetime) -> Outgoing:
         """(6) The referrer's ``ReferralDeliveryFailure``, signed once, queued with the fail."""
         forward = item.outgoing
-        record = await self.service.run(self.referrals.get, forward.referral_id)
+        record = await self.messenger.run(self.referrals.get, forward.referral_id)
         if record is None:
             raise InternalError(f"outbox row {item.id} names no stored referral")
         referrer = record.referrer
         deadline = now + self.settings.delivery_window
         window = self.settings.delivery_window
-        header = self.service.header(
+        header = self.messenger.header(
             message_class="ReferralDeliveryFailure",
             qualifier="notification",
             to=referrer,
@@ -239,7 +239,7 @@ class Courier:
             attempts=item.attempts,
             last_attempt=now,
         )
-        payload = await self.service.sign_and_record(header, body)
+        payload = await self.messenger.sign_and_record(header, body)
         return Outgoing(
             referral_id=forward.referral_id,
             kind="failure",

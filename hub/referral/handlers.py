@@ -38,9 +38,10 @@ from lxml import etree
 
 from hub.clock import Clock
 from hub.disclosure import decision_element, level_rank
-from hub.endpoint import MessageService, Reply
+from hub.endpoint import Reply
 from hub.errors import DuplicateMessage, PolicyDenied, UnknownRecipient
 from hub.identifiers import HUB, AuthorityCode, MessageId
+from hub.messenger import Messenger
 from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
 from hub.policy.request import PolicyRequest
@@ -56,11 +57,11 @@ from hub.referral.messages import (
 from hub.referral.settings import ReferralSettings
 from hub.referral.store import Outgoing, ReferralRecord, ReferralStore, StatusLog, StatusRecord
 from hub.services.eligibility import check_eligibility
-from hub.services.handlers import ServiceDirectory
+from hub.services.handlers import CatalogueHandlers
 from hub.verify import VerifiedMessage
 from hub.xmlparse import parse_untrusted
 
-__all__ = ["MAX_HISTORY", "MIN_REFERRAL_LEVEL", "ReferralBroker"]
+__all__ = ["MAX_HISTORY", "MIN_REFERRAL_LEVEL", "ReferralHandlers"]
 
 MIN_REFERRAL_LEVEL: Final = "agencies"
 """Lowest granted level a referral passes at: once it is delivered the
@@ -73,11 +74,12 @@ _R: Final = f"{{{REFERRAL_NS}}}"
 
 
 @dataclass(frozen=True)
-class ReferralBroker:
+class ReferralHandlers:
     """Handles ``Referral``, ``ReferralStatus`` and ``ReferralStatusQuery``."""
 
-    service: MessageService
-    services: ServiceDirectory
+    messenger: Messenger
+    catalogues: CatalogueHandlers
+    """Where the referred service is looked up, in the catalogues the hub holds."""
     policy: PolicyEngine
     referrals: ReferralStore
     statuses: StatusLog
@@ -89,12 +91,12 @@ class ReferralBroker:
         """Steps (1)-(6) for one ``Referral``."""
         header = message.header
         referrer = header.sender.authority
-        stored = await self.service.run(self.referrals.get, header.message_id)  # (1)
+        stored = await self.messenger.run(self.referrals.get, header.message_id)  # (1)
         if stored is not None:
             return _repeat(stored.referrer, stored.digest, stored.receipt, message)
         target = _single_target(message)  # (2)
         summary = ReferralSummary.from_element(message.body, header_consent=header.consent)
-        service = self.services.find(target, summary.service_id)
+        service = self.catalogues.find(target, summary.service_id)
         now = self.clock.now()
         problem = check_eligibility(service, summary.facts(referrer), today=now.date())  # (3)
         if problem is not None:
@@ -129,7 +131,7 @@ class ReferralBroker:
             referral=message.raw,
             receipt=receipt,
         )
-        kept = await self.service.run(self.referrals.accept, record, forward)
+        kept = await self.messenger.run(self.referrals.accept, record, forward)
         if kept.receipt != receipt:  # the same MessageID raced this one into the store
             return _repeat(kept.referrer, kept.digest, kept.receipt, message)
         self.courier.wake()
@@ -139,14 +141,14 @@ class ReferralBroker:
         """Record a ``ReferralStatus`` from the receiving authority and queue its relay."""
         header = message.header
         update = StatusUpdate.from_element(message.body)
-        referral = await self.service.run(self.referrals.get, update.referral_id)
+        referral = await self.messenger.run(self.referrals.get, update.referral_id)
         if referral is None or referral.target != header.sender.authority:
             raise UnknownRecipient(
                 f"no referral {update.referral_id} was sent to {header.sender.authority}"
             )
         existing = [
             s
-            for s in await self.service.run(self.statuses.statuses, update.referral_id)
+            for s in await self.messenger.run(self.statuses.statuses, update.referral_id)
             if s.message_id == header.message_id
         ]
         if existing:
@@ -160,14 +162,14 @@ class ReferralBroker:
             )
         now = self.clock.now()
         deadline = now + self.settings.delivery_window
-        relay_header = self.service.header(
+        relay_header = self.messenger.header(
             message_class="ReferralStatus",
             qualifier="notification",
             to=referral.referrer,
             correlation_id=update.referral_id,
             expires=deadline,
         )
-        relay = await self.service.sign_and_record(
+        relay = await self.messenger.sign_and_record(
             relay_header, message.body, decision_digest=referral.decision_digest
         )
         ack = await self._sign(
@@ -200,19 +202,19 @@ class ReferralBroker:
             payload=relay,
             deadline=deadline,
         )
-        kept = await self.service.run(self.statuses.add, record, outgoing)
+        kept = await self.messenger.run(self.statuses.add, record, outgoing)
         self.courier.wake()
         return _acknowledgement(kept.ack)
 
     async def handle_status_query(self, message: VerifiedMessage) -> Reply:
         """Answer a ``ReferralStatusQuery`` from the referrer with the history."""
         referral_id = MessageId(message.body.findtext(_R + "ReferralMessageID") or "")
-        referral = await self.service.run(self.referrals.get, referral_id)
+        referral = await self.messenger.run(self.referrals.get, referral_id)
         if referral is None or referral.referrer != message.header.sender.authority:
             raise UnknownRecipient(
                 f"the hub holds no referral {referral_id} sent by {message.header.sender.authority}"
             )
-        statuses = await self.service.run(self.statuses.statuses, referral_id)
+        statuses = await self.messenger.run(self.statuses.statuses, referral_id)
         return Reply(
             body=history_body(
                 referral_id,
@@ -264,7 +266,7 @@ class ReferralBroker:
         decision: Decision,
         deliver_by: datetime,
     ) -> Outgoing:
-        header = self.service.header(
+        header = self.messenger.header(
             message_class="ReferralForward",
             qualifier="request",
             to=target,
@@ -274,7 +276,7 @@ class ReferralBroker:
         body = forward_body(
             decision_element(_R + "Decision", decision, deadline=deliver_by), message.raw
         )
-        payload = await self.service.sign_and_record(
+        payload = await self.messenger.sign_and_record(
             header, body, decision_digest=decision.digest()
         )
         return Outgoing(
@@ -296,14 +298,14 @@ class ReferralBroker:
     ) -> bytes:
         """Sign an acknowledgement. It carries ``Expires``: sent again for a repeat
         days later, it must still pass the receiver's freshness check."""
-        header = self.service.header(
+        header = self.messenger.header(
             message_class=etree.QName(body).localname,
             qualifier="acknowledgement",
             to=to,
             correlation_id=correlation_id,
             expires=expires,
         )
-        return await self.service.sign_and_record(header, body)
+        return await self.messenger.sign_and_record(header, body)
 
 
 def _single_target(message: VerifiedMessage) -> AuthorityCode:

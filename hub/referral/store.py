@@ -11,8 +11,12 @@
   implementation does with ``SELECT … FOR UPDATE SKIP LOCKED`` so several
   hubs can share one queue.
 
-``hub.storage.sqlite.referrals.SqliteReferralStore`` implements all three on one
-SQLite file. Every method raises ``InternalError`` when storage fails.
+``ReferralStorage`` is all three, plus what the hub's storage wiring needs
+(outbox counts for the metrics, closing).
+``hub.storage.sqlite.referrals.SqliteReferralStore`` implements it on one
+SQLite file, ``hub.storage.postgresql.referrals.PgReferralStore`` on the
+database several hubs share. Every method raises ``InternalError`` when
+storage fails.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ __all__ = [
     "Outcome",
     "Outgoing",
     "ReferralRecord",
+    "ReferralStorage",
     "ReferralStore",
     "RetryLater",
     "StatusLog",
@@ -207,6 +212,18 @@ class Outbox(Protocol):
 
     def next_due(self) -> datetime | None:
         """When the earliest pending row falls due, or ``None`` when none is pending."""
+        ...
+
+
+class ReferralStorage(ReferralStore, StatusLog, Outbox, Protocol):
+    """Referrals, their statuses and the outbox as the hub holds them."""
+
+    def counts(self) -> dict[str, int]:
+        """Outbox rows by state (``pending``, ``done``, ``dead``), for the metrics."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; closing it again does nothing."""
         ...
 
 

@@ -1,5 +1,7 @@
-"""Where replay protection remembers the messages it has seen: the ``SeenStore`` interface.
+"""Where replay protection remembers the messages it has seen.
 
+``SeenStore`` is what the replay guard needs; ``SeenStorage`` adds what the
+hub's storage wiring needs of it besides (a health check, closing).
 Implementations, one per backend: ``hub.storage.sqlite.seen.SqliteSeenStore``
 (the embedded default), ``hub.storage.postgresql.seen.PgSeenStore`` (shared by
 several hub instances) and ``hub.storage.memory.seen.MemorySeenStore`` (one
@@ -13,7 +15,7 @@ from typing import Protocol
 
 from hub.identifiers import AuthorityCode, MessageId
 
-__all__ = ["SeenStore"]
+__all__ = ["SeenStorage", "SeenStore"]
 
 
 class SeenStore(Protocol):
@@ -27,4 +29,16 @@ class SeenStore(Protocol):
 
     def forget_before(self, moment: datetime) -> int:
         """Drop sightings whose retention ended before ``moment``; return how many."""
+        ...
+
+
+class SeenStorage(SeenStore, Protocol):
+    """A ``SeenStore`` as the hub holds it: checked by ``/healthz``, closed at shutdown."""
+
+    def check(self) -> None:
+        """Raise ``InternalError`` unless the store answers now."""
+        ...
+
+    def close(self) -> None:
+        """Release the store; closing it again does nothing."""
         ...

@@ -1,4 +1,4 @@
-"""The service directory at the hub: catalogues in, searches answered (SPEC §6).
+"""The service catalogues at the hub: catalogues in, searches answered (SPEC §6).
 
 ``ServiceCatalogue`` (notification, node to hub): the hub
 
@@ -28,17 +28,18 @@ from typing import Final
 from lxml import etree
 
 from hub.clock import Clock
-from hub.endpoint import MessageService, Reply
+from hub.endpoint import Reply
 from hub.envelope import body_of, format_time
 from hub.errors import StaleMessage, UnknownRecipient
 from hub.identifiers import AuthorityCode
+from hub.messenger import Messenger
 from hub.services.catalogue import DIRECTORY_NS, Catalogue, Service, parse_catalogue
 from hub.services.search import ServiceQuery, result_body, search
 from hub.services.store import CatalogueStore, StoredCatalogue
 from hub.verify import VerifiedMessage
 from hub.xmlparse import XmlLimits, parse_untrusted
 
-__all__ = ["ServiceDirectory"]
+__all__ = ["CatalogueHandlers"]
 
 _D: Final = f"{{{DIRECTORY_NS}}}"
 _RECEIPT_LIFETIME: Final = timedelta(days=1)
@@ -54,10 +55,10 @@ class _Listed:
 
 
 @dataclass
-class ServiceDirectory:
+class CatalogueHandlers:
     """Holds the latest catalogue of each authority; see the module docstring."""
 
-    service: MessageService
+    messenger: Messenger
     store: CatalogueStore
     clock: Clock
     stale_after: timedelta
@@ -120,7 +121,7 @@ class ServiceDirectory:
                     signed=message.raw,
                     receipt=receipt,
                 )
-                await self.service.run(self.store.put, stored)
+                await self.messenger.run(self.store.put, stored)
                 self._listed = MappingProxyType(
                     {**self._listed, sender: _Listed(catalogue, stored)}
                 )
@@ -146,7 +147,7 @@ class ServiceDirectory:
             ("ReceivedAt", format_time(self.clock.now())),
         ):
             etree.SubElement(body, _D + name).text = text
-        header = self.service.header(
+        header = self.messenger.header(
             message_class="CatalogueReceipt",
             qualifier="acknowledgement",
             to=message.header.sender.authority,
@@ -155,7 +156,7 @@ class ServiceDirectory:
             # sender may repeat one (hub/replay/guard.py).
             expires=self.clock.now() + _RECEIPT_LIFETIME,
         )
-        return await self.service.sign_and_record(header, body)
+        return await self.messenger.sign_and_record(header, body)
 
 
 _STORED_LIMITS: Final = XmlLimits(max_bytes=16 * 1024 * 1024)

@@ -1,10 +1,11 @@
 """Where the hub keeps the latest service catalogue of each authority.
 
-``CatalogueStore`` is the two-method interface the directory broker writes
-through; ``hub.storage.sqlite.catalogues.SqliteCatalogueStore`` is the durable
-implementation. Only the signed bytes are stored: the typed ``Catalogue`` is
-rebuilt from them when the hub starts, so what is searched is always what
-was signed.
+``CatalogueStore`` is the two-method interface the catalogue handlers write
+through; ``CatalogueStorage`` adds what the hub's storage wiring needs
+(closing). ``hub.storage.sqlite.catalogues.SqliteCatalogueStore`` and
+``hub.storage.postgresql.catalogues.PgCatalogueStore`` implement both.
+Only the signed bytes are stored: the typed ``Catalogue`` is rebuilt from
+them when the hub starts, so what is searched is always what was signed.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Protocol
 
 from hub.identifiers import AuthorityCode, MessageId
 
-__all__ = ["CatalogueStore", "StoredCatalogue"]
+__all__ = ["CatalogueStorage", "CatalogueStore", "StoredCatalogue"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,4 +46,12 @@ class CatalogueStore(Protocol):
 
     def load_all(self) -> list[StoredCatalogue]:
         """Every catalogue held, one per authority, in authority order."""
+        ...
+
+
+class CatalogueStorage(CatalogueStore, Protocol):
+    """A ``CatalogueStore`` as the hub holds it: closed at shutdown."""
+
+    def close(self) -> None:
+        """Release the store; closing it again does nothing."""
         ...

@@ -1,14 +1,21 @@
 """Where the hub keeps what it keeps: SQLite (embedded default) or PostgreSQL.
 
-Each store is a small Protocol defined beside its concept (``SeenStore`` in
-``hub.replay.guard``, ``LogStorage`` in ``hub.log.store``, the referral stores in
-``hub.referral.store``), with a SQLite implementation and a PostgreSQL one.
-This package holds what the backends share:
+Each concept owns the Protocols it is stored behind, in its ``store.py``:
+the narrow interfaces its code uses (``SeenStore``, ``LeafStore``,
+``ReferralStore``, ``StatusLog``, ``Outbox``, ``CatalogueStore``,
+``KeptIsps``) and, where the hub needs more of it (a health check, counts,
+closing), one ``…Storage`` Protocol combining them (``SeenStorage``,
+``LogStorage``, ``ReferralStorage``, ``CatalogueStorage``). This package
+holds the implementations, one folder per backend, and the wiring:
 
-- ``migrate``: versioned schema migrations for both backends;
-- ``postgres``: ``PgDatabase``, one asyncpg pool usable from threads and loops;
-- ``pg_seen``: ``PgSeenStore``, replay detection shared by every instance;
-- ``settings``: the ``[storage]`` settings and opening the chosen backend.
+- ``sqlite/``, ``postgresql/``: one backend each, its migrations beside it;
+  each package's ``open_storage`` opens every store of the hub;
+- ``memory/``: in-process implementations for tests and one-shot tools;
+- ``settings``: the ``[storage]`` settings;
+- ``backends``: ``HubStorage`` (every store, typed by Protocol) and
+  ``open_hub_storage``, which imports only the backend chosen;
+- ``log_folder``: a message log in a folder of its own, for tools;
+- ``migrate``: versioned schema migrations for both backends.
 
 Nothing is imported here, so that the SQLite path never loads asyncpg.
 """

@@ -1,6 +1,6 @@
 """Outbound delivery: one pooled HTTPS client per party, behind a small interface.
 
-``Delivery`` is the two-method Protocol the broker sends through; the real
+``Delivery`` is the two-method Protocol every sender goes through; the real
 ``HttpsDelivery`` posts signed envelopes over mutual TLS with per-host
 connection limits, and translates every transport failure into
 ``RecipientUnavailable`` or ``DeliveryTimeout`` so callers never see aiohttp.

@@ -15,7 +15,7 @@ import click
 
 from hub.log.checkpointer import Checkpointer
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, load_signer, write_key_pair
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 
 __all__ = ["group"]
 

@@ -37,7 +37,7 @@ _PRACTITIONER: Final = Practitioner("lam-sw-0142", "Social worker", "social-care
 async def referral_story(world: DemoWorld, echo: Callable[[str], None]) -> None:
     """Tell the story on ``echo``; refusals are shown, not raised."""
     parts = world.apps[HUB][REFERRALS_KEY]
-    await _until(lambda: parts.directory.catalogues() != ())
+    await _until(lambda: parts.catalogues.catalogues() != ())
     lambeth, southwark = _exchange(world, REQUESTER), _exchange(world, SOUTHWARK)
     try:
         echo("== 4. Finding a service across the border, and referring")

@@ -35,7 +35,7 @@ from hub.app.build import build_hub_app
 from hub.clock import SystemClock
 from hub.config import HubConfig, Limits, SigningFiles
 from hub.directory.model import default_directory
-from hub.endpoint import SERVICE_KEY
+from hub.endpoint import ENDPOINT_KEY
 from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.certificates import issue_root
@@ -218,13 +218,13 @@ class LiveHub:
 
     def outcomes(self, outcome: str) -> float:
         """How many messages of no known class the hub answered with ``outcome`` so far."""
-        registry = self.app[SERVICE_KEY].metrics.registry
+        registry = self.app[ENDPOINT_KEY].messenger.metrics.registry
         labels = {"message_class": "unknown", "outcome": outcome}
         return registry.get_sample_value("irt_messages_total", labels) or 0.0
 
     def internal_errors(self) -> float:
         """How many messages of any class the hub answered with ``internal-error`` so far."""
-        registry = self.app[SERVICE_KEY].metrics.registry
+        registry = self.app[ENDPOINT_KEY].messenger.metrics.registry
         return sum(
             sample.value
             for metric in registry.collect()

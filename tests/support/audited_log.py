@@ -20,7 +20,7 @@ from hub.log.merkle import leaf_hash
 from hub.log.note import NoteSigner, generate_cosigner_key, parse_note
 from hub.log.tree import append_leaves
 from hub.pki.layout import PkiLayout
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from hub.storage.sqlite.log import LOG_DB_NAME
 from hub.storage.sqlite.merkle_nodes import SqliteNodeStore
 from tests.support.signed_messages import SignerFor, sample_messages

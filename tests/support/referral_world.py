@@ -248,7 +248,7 @@ class ReferralWorld:
 
     @property
     def hub(self) -> ReferralParts:
-        """The hub's referral parts (stores, directory, courier)."""
+        """The hub's referral parts (storage, catalogue and referral handlers, courier)."""
         assert self._hub_app is not None
         return self._hub_app[REFERRALS_KEY]
 

@@ -3,9 +3,9 @@
 The table of ``hub.storage.sqlite.catalogues`` (migration ``postgresql/0003_referrals.sql``).
 The upsert replaces a row only with a later catalogue, so two instances that
 receive catalogues of one authority in either order keep the latest. Each
-instance holds the catalogues in memory (``ServiceDirectory``) and reloads
+instance holds the catalogues in memory (``CatalogueHandlers``) and reloads
 them from here periodically, so a catalogue published to one instance is
-served by every instance within that period (``hub.storage.settings``).
+served by every instance within that period (``[storage] catalogue_refresh_seconds``).
 """
 
 from __future__ import annotations

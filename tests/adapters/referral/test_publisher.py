@@ -34,8 +34,8 @@ async def test_nodes_started_before_the_hub_publish_once_it_is_up(
     try:
         await world.start_nodes()  # the hub is not there yet: connections are refused
         await world.start_hub()
-        await wait_until(lambda: len(world.hub.directory.catalogues()) == 3)
-        held = {c.authority: c for c in world.hub.directory.catalogues()}
+        await wait_until(lambda: len(world.hub.catalogues.catalogues()) == 3)
+        held = {c.authority: c for c in world.hub.catalogues.catalogues()}
         assert held[SOUTHWARK].service("southwark-camhs") is not None
     finally:
         await world.stop()

@@ -31,7 +31,7 @@ from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_log_key
 from hub.log.routes import WitnessKeys, setup_log
 from hub.metrics import Metrics
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

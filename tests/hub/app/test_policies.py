@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.app.policies import KEPT_VERSIONS, load_signed_policy
+from hub.app.policies import load_signed_policy
 from hub.clock import SystemClock
 from hub.config import ConfigError, HubConfig, SigningFiles
 from hub.directory import default_directory
@@ -19,6 +19,7 @@ from hub.policy.engine import PolicyEngine
 from hub.policy.store import KeptIsps
 from hub.storage.postgresql.database import PgDatabase
 from hub.storage.postgresql.isps import PgKeptIsps
+from hub.storage.sqlite import KEPT_ISPS_FOLDER
 from hub.storage.sqlite.isps import FolderKeptIsps
 from hub.transport.tls import TlsFiles
 from hub.verify import DocumentVerifier
@@ -45,6 +46,7 @@ def load(config: HubConfig, trust: TrustStore) -> PolicyEngine:
         directory=default_directory(),
         verifier=DocumentVerifier(trust=trust),
         clock=SystemClock(),
+        kept=FolderKeptIsps(config.data_dir / KEPT_ISPS_FOLDER),
     )
 
 
@@ -102,7 +104,7 @@ def test_a_restart_keeps_the_version_in_force_when_the_new_one_is_refused(
     (protocols / "E09000022.xml").write_bytes(v2)
     first = load(config, trust).in_force(LAMBETH)
     assert first is not None
-    assert (config.data_dir / KEPT_VERSIONS / "E09000022.xml").read_bytes() == v2
+    assert (config.data_dir / KEPT_ISPS_FOLDER / "E09000022.xml").read_bytes() == v2
     # a tampered version 3, then a validly signed older version 1: neither weakens version 2
     tampered = signed(isp(LAMBETH, "disclose", "contacts", version=3), signer_for(LAMBETH))
     (protocols / "E09000022.xml").write_bytes(tampered.replace(b"contacts", b"details"))
@@ -117,7 +119,7 @@ def test_a_restart_keeps_the_version_in_force_when_the_new_one_is_refused(
     v3 = signed(isp(LAMBETH, "disclose", "existence", version=3), signer_for(LAMBETH))
     (protocols / "E09000022.xml").write_bytes(v3)
     assert load(config, trust).in_force(LAMBETH).version == 3  # type: ignore[union-attr]
-    assert (config.data_dir / KEPT_VERSIONS / "E09000022.xml").read_bytes() == v3
+    assert (config.data_dir / KEPT_ISPS_FOLDER / "E09000022.xml").read_bytes() == v3
 
 
 def test_signed_shadow_candidates_are_staged_and_unsigned_ones_logged(

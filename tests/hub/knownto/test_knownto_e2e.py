@@ -23,7 +23,7 @@ from lxml import etree
 
 from adapters.client.knownto import ChildQuery, KnownToClient
 from hub.clock import SystemClock
-from hub.endpoint import SERVICE_KEY
+from hub.endpoint import ENDPOINT_KEY
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.identifiers import HUB, AuthorityCode
 from hub.log.routes import LOG_KEY
@@ -361,7 +361,7 @@ def _node_forwards(world: DemoWorld) -> float:
     for code, app in world.apps.items():
         if code in (HUB, SLOW):
             continue
-        registry = app[SERVICE_KEY].metrics.registry
+        registry = app[ENDPOINT_KEY].messenger.metrics.registry
         value = registry.get_sample_value(
             "irt_messages_total", {"message_class": "KnownToForward", "outcome": "ok"}
         )

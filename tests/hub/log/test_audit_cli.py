@@ -19,7 +19,7 @@ from hub.log.keyfiles import load_verifier
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_log_key, parse_note, signature_line
 from hub.pki.layout import PkiLayout
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from hub.storage.sqlite.log import SqliteLogStorage
 from irthub.cli import main
 from tests.support.audited_log import Audited, build_audited_log, rebuild_tree, resign_checkpoints

@@ -12,7 +12,7 @@ from click.testing import CliRunner, Result
 
 from hub.identifiers import HUB, MessageId
 from hub.log.entry import LogEntry
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from irthub.cli import main
 from tests.support.signed_messages import (
     CROYDON,

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub.pki.layout import PkiLayout
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from irthub.cli import main
 from tests.support.audited_log import Audited, build_audited_log
 from tests.support.signed_messages import SignerFor

@@ -25,7 +25,7 @@ from hub.log.keyfiles import (
 )
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, SignatureType, generate_cosigner_key, generate_log_key
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from irthub.cli import main
 from tests.support.signed_messages import SignerFor, sample_messages
 

@@ -19,7 +19,7 @@ from hub.log.merkle import leaf_hash, verify_consistency, verify_inclusion
 from hub.log.message_log import MessageLog
 from hub.log.note import NoteSigner, generate_cosigner_key, parse_note
 from hub.log.routes import MAX_COSIGNATURE_BYTES, WitnessKeys, setup_log
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from tests.support.signed_messages import SignerFor, sample_messages
 
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)

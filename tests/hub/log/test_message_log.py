@@ -40,7 +40,7 @@ from hub.log.note import (
     parse_note,
 )
 from hub.log.store import LogStorage, Pruned
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 from hub.storage.sqlite.log import LOG_DB_NAME, SqliteLogStorage
 from tests.support.log_backends import Backend
 from tests.support.paths import REPO
@@ -193,7 +193,7 @@ def test_a_failing_append_leaves_neither_leaves_nor_nodes(
 
 _CHILD = """
 import asyncio, pickle, sys
-from hub.storage.settings import open_sqlite_log
+from hub.storage.log_folder import open_sqlite_log
 items = pickle.loads(sys.stdin.buffer.read())
 async def main():
     log = open_sqlite_log(__import__("pathlib").Path(sys.argv[1]))

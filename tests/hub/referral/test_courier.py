@@ -11,19 +11,17 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
 
 import pytest
 import pytest_asyncio
 
 from adapters.client.exchange import Signed
 from hub.clock import FixedClock
-from hub.endpoint import SERVICE_KEY, Handler
 from hub.errors import InternalError, IrtError
 from hub.identifiers import MessageId
 from hub.pki.layout import PkiLayout
 from hub.referral.settings import ReferralSettings
-from hub.referral.store import Outgoing, ReferralRecord, ReferralStore
+from hub.referral.store import Outgoing, ReferralRecord
 from hub.transport.delivery import Delivery
 from tests.support.referral_world import (
     CROYDON,
@@ -147,25 +145,25 @@ async def test_node_back_within_the_window_gets_the_referral(make_world: WorldFa
 
 @dataclass
 class _FullDisk:
-    """A ``ReferralStore`` whose disk is full (failure injection only)."""
+    """``ReferralStore.accept`` on a full disk: fails until space is freed (failure injection)."""
 
-    inner: ReferralStore
+    stored: Callable[[ReferralRecord, Outgoing], ReferralRecord]
+    """The real ``accept``, once the disk has room."""
     full: bool = True
 
     def accept(self, record: ReferralRecord, forward: Outgoing) -> ReferralRecord:
         if self.full:
             raise InternalError("referral store failed: database or disk is full")
-        return self.inner.accept(record, forward)
-
-    def get(self, message_id: MessageId) -> ReferralRecord | None:
-        return self.inner.get(message_id)
+        return self.stored(record, forward)
 
 
-async def test_database_failure_is_a_clear_error_and_no_receipt(make_world: WorldFactory) -> None:
+async def test_database_failure_is_a_clear_error_and_no_receipt(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     world = await _started(make_world())
-    disk = _FullDisk(world.hub.store)
-    handlers = cast(dict[str, Handler], world._hub_app[SERVICE_KEY].handlers)  # type: ignore[index]
-    handlers["Referral"] = replace(world.hub.broker, referrals=disk).handle_referral
+    disk = _FullDisk(world.hub.store.accept)
+    # The handlers are fixed when the hub is built: the failure goes in under them.
+    monkeypatch.setattr(world.hub.store, "accept", disk.accept)
     client = world.referrals(LAMBETH)
     prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
     with pytest.raises(IrtError, match="database or disk is full") as refused:

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from hub.config import ConfigError, load_hub_config
+from hub.storage.backends import open_hub_storage
+from hub.storage.postgresql.database import PgDatabase
 from hub.storage.postgresql.log import PgLogStorage
 from hub.storage.postgresql.referrals import PgReferralStore
 from hub.storage.postgresql.seen import PgSeenStore
-from hub.storage.settings import StorageSettings, open_hub_storage
+from hub.storage.settings import StorageSettings
 from hub.storage.sqlite.log import SqliteLogStorage
+from tests.support.paths import REPO
 
 HUB_FILE = """
 [hub]
@@ -83,9 +88,27 @@ def test_instances_sharing_postgresql_must_share_a_log_key(tmp_path: Path) -> No
 def test_sqlite_stores_live_under_the_data_folder(tmp_path: Path) -> None:
     storage = open_hub_storage(StorageSettings(), tmp_path)
     assert isinstance(storage.log, SqliteLogStorage)
-    assert storage.database is None
+    assert storage.shared is None
+    assert not storage.shared_by_processes
     storage.close()
+    storage.close()  # closing again does nothing
     assert {p.name for p in tmp_path.iterdir()} >= {"seen.sqlite", "referrals.sqlite", "log"}
+
+
+def test_the_sqlite_hub_never_loads_the_postgresql_driver(tmp_path: Path) -> None:
+    script = (
+        "import sys, pathlib\n"
+        "import hub.app.build\n"
+        "from hub.storage.backends import open_hub_storage\n"
+        "from hub.storage.settings import StorageSettings\n"
+        "open_hub_storage(StorageSettings(), pathlib.Path(sys.argv[1])).close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('asyncpg', 'hub.storage.pos'))))\n"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path)],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    )  # fmt: skip
+    assert run.stdout.strip() == "[]"
 
 
 @pytest.mark.postgres
@@ -94,6 +117,8 @@ def test_postgresql_stores_share_one_pool(pg_dsn: str, tmp_path: Path) -> None:
     assert isinstance(storage.seen, PgSeenStore)
     assert isinstance(storage.log, PgLogStorage)
     assert isinstance(storage.referrals, PgReferralStore)
+    assert isinstance(storage.shared, PgDatabase)
+    assert storage.shared_by_processes
     storage.seen.check()
     storage.referrals.check()
     storage.close()
