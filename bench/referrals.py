@@ -35,7 +35,7 @@ from aiohttp import web
 from adapters.client.exchange import HubExchange, Signed
 from adapters.client.knownto import ChildQuery
 from adapters.client.referrals import ReferralClient, ReferralDraft
-from adapters.client.services import DirectoryClient
+from adapters.client.services import CatalogueClient
 from adapters.config import NodeConfig
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
@@ -231,16 +231,16 @@ async def main() -> None:
         client = ReferralClient(lambeth)
         for code in (SOUTHWARK, CROYDON):
             exchange = world.exchange(code)
-            await DirectoryClient(exchange).publish(
+            await CatalogueClient(exchange).publish(
                 demo_catalogue(code, published=datetime.now(UTC))
             )
             await exchange.close()
 
         # baseline: a signed request/response round trip, no storage
-        directory = DirectoryClient(lambeth)
+        catalogues = CatalogueClient(lambeth)
         query = ServiceQuery(types=frozenset({"camhs"}), authority=LAMBETH, max_results=5)
         searches = [
-            (lambda: directory.search(query, practitioner=WORKER, purpose="early-help",
+            (lambda: catalogues.search(query, practitioner=WORKER, purpose="early-help",
                                       consent="given"))
             for _ in range(args.referrals)
         ]  # fmt: skip

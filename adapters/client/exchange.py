@@ -1,6 +1,6 @@
 """The borough side of one exchange with the hub: sign, post, verify the answer.
 
-``HubExchange`` is what the referral and directory clients (and a node
+``HubExchange`` is what the referral and catalogue clients (and a node
 publishing its catalogue) share: it signs an envelope with the borough's
 key, posts it to the hub over mutual TLS, and accepts only an answer signed
 by the hub that correlates with what was sent. A signed ``env:Error`` is

@@ -1,4 +1,4 @@
-"""The borough-side directory client: publish a catalogue, search London's services."""
+"""The borough-side catalogue client: publish a catalogue, search London's services."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from hub.identifiers import AuthorityCode, parse_authority
 from hub.services.catalogue import DIRECTORY_NS, Service, read_service
 from hub.services.search import ServiceQuery
 
-__all__ = ["CATALOGUE_EXPIRY", "CatalogueAck", "DirectoryClient", "Found"]
+__all__ = ["CATALOGUE_EXPIRY", "CatalogueAck", "CatalogueClient", "Found"]
 
 CATALOGUE_EXPIRY: Final = timedelta(days=1)
 """How long a signed catalogue may be posted again unchanged."""
@@ -43,7 +43,7 @@ class Found:
 
 
 @dataclass(frozen=True)
-class DirectoryClient:
+class CatalogueClient:
     """Catalogue publishing and service search for one borough."""
 
     exchange: HubExchange

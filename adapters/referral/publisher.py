@@ -19,7 +19,7 @@ from typing import Final
 from lxml import etree
 
 from adapters.client.exchange import HubExchange
-from adapters.client.services import CatalogueAck, DirectoryClient
+from adapters.client.services import CatalogueAck, CatalogueClient
 from hub.envelope import format_time
 from hub.errors import DeliveryFailure, IrtError, SchemaInvalid
 from hub.identifiers import parse_authority
@@ -63,7 +63,7 @@ async def publish_until_acknowledged(
     Returns the receipt, or ``None`` when the hub refuses the catalogue for a
     fault of the catalogue itself (logged; retrying would not help).
     """
-    client = DirectoryClient(exchange)
+    client = CatalogueClient(exchange)
     signed = client.prepare(catalogue)
     wait = _FIRST_WAIT_SECONDS
     while True:

@@ -1,4 +1,4 @@
-"""A borough's service catalogue (SPEC §6 Service directory) as typed objects.
+"""A borough's service catalogue (SPEC §6.6) as typed objects.
 
 ``parse_catalogue`` reads a schema-valid ``d:ServiceCatalogue`` body and
 checks the rules directory.xsd cannot say:

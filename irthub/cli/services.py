@@ -1,4 +1,4 @@
-"""``irthub services``: search London's service directory, publish a borough's catalogue."""
+"""``irthub services``: search London's service catalogues, publish a borough's catalogue."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from typing import TypeVar
 import click
 
 from adapters.client.exchange import HubExchange
-from adapters.client.services import DirectoryClient, Found
+from adapters.client.services import CatalogueClient, Found
 from adapters.config import load_node_config
 from adapters.referral.publisher import load_catalogue
 from adapters.synthetic.catalogues import write_demo_catalogue
@@ -50,7 +50,7 @@ def with_exchange(config_path: Path, work: Callable[[HubExchange], Awaitable[_T]
 
 @click.group(name="services")
 def group() -> None:
-    """The London service directory: find services, publish your borough's catalogue."""
+    """London's service catalogues: find services, publish your borough's catalogue."""
 
 
 @group.command(name="search")
@@ -91,7 +91,7 @@ def search_command(
     )
     found = with_exchange(
         config_path,
-        lambda exchange: DirectoryClient(exchange).search(
+        lambda exchange: CatalogueClient(exchange).search(
             query,
             practitioner=Practitioner(practitioner, role, agency),
             purpose=purpose,
@@ -115,7 +115,7 @@ def publish_command(config_path: Path, catalogue: Path | None) -> None:
     if path is None:
         raise click.UsageError("name the catalogue file, or set [node] catalogue in the config")
     element = load_catalogue(path, published=datetime.now(UTC))
-    ack = with_exchange(config_path, lambda exchange: DirectoryClient(exchange).publish(element))
+    ack = with_exchange(config_path, lambda exchange: CatalogueClient(exchange).publish(element))
     state = "installed" if ack.installed else "not installed (the hub holds a later one)"
     click.echo(
         f"{ack.authority}: {state}; in force: {ack.services} services published "

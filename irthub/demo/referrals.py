@@ -15,7 +15,7 @@ from typing import Final
 
 from adapters.client.exchange import HubExchange
 from adapters.client.referrals import ReferralClient, ReferralDraft
-from adapters.client.services import DirectoryClient
+from adapters.client.services import CatalogueClient
 from adapters.config import load_node_config
 from hub.app.referrals import REFERRALS_KEY
 from hub.authorities import AUTHORITY_NAMES
@@ -42,7 +42,7 @@ async def referral_story(world: DemoWorld, echo: Callable[[str], None]) -> None:
     try:
         echo("== 4. Finding a service across the border, and referring")
         echo("   Lambeth searches London for CAMHS for an 11-year-old living in Lambeth:")
-        found = await DirectoryClient(lambeth).search(
+        found = await CatalogueClient(lambeth).search(
             ServiceQuery(types=frozenset({"camhs"}), age=11, authority=REQUESTER, max_results=8),
             practitioner=_PRACTITIONER,
             purpose="child-in-need-s17",

@@ -19,7 +19,7 @@ from aiohttp import web
 from adapters.client.exchange import HubExchange
 from adapters.client.knownto import ChildQuery
 from adapters.client.referrals import ReferralClient, ReferralDraft
-from adapters.client.services import DirectoryClient
+from adapters.client.services import CatalogueClient
 from adapters.config import NodeConfig
 from adapters.index.memory import MemoryChildIndex
 from adapters.node.app import build_node_app
@@ -281,9 +281,9 @@ class ReferralWorld:
         """``code``'s referral client."""
         return ReferralClient(self.exchange(code))
 
-    def directory(self, code: AuthorityCode) -> DirectoryClient:
-        """``code``'s directory client."""
-        return DirectoryClient(self.exchange(code))
+    def catalogues(self, code: AuthorityCode) -> CatalogueClient:
+        """``code``'s catalogue client: publish its catalogue, search London's services."""
+        return CatalogueClient(self.exchange(code))
 
     def node_store(self, code: AuthorityCode) -> SqliteNodeReferrals:
         """``code``'s node referral store, opened beside the running node."""
@@ -295,7 +295,7 @@ class ReferralWorld:
         """Publish the synthetic catalogue of each authority, as its node does at start."""
         now = datetime.now(UTC)
         for code in codes or self.authorities:
-            await self.directory(code).publish(demo_catalogue(code, published=now))
+            await self.catalogues(code).publish(demo_catalogue(code, published=now))
 
 
 @dataclass

@@ -85,7 +85,7 @@ def _delivered(world: ReferralWorld, referral_id: MessageId) -> bool:
 
 
 async def test_search_finds_services_across_the_border(world: ReferralWorld) -> None:
-    found = await world.directory(LAMBETH).search(
+    found = await world.catalogues(LAMBETH).search(
         ServiceQuery(types=frozenset({"camhs"}), age=14, authority=LAMBETH, concern_level=2),
         practitioner=SOCIAL_WORKER,
         purpose=PURPOSE,
@@ -100,7 +100,7 @@ async def test_search_finds_services_across_the_border(world: ReferralWorld) -> 
 
 
 async def test_free_text_ranks_the_best_match_first(world: ReferralWorld) -> None:
-    found = await world.directory(CROYDON).search(
+    found = await world.catalogues(CROYDON).search(
         ServiceQuery(text="young carers", authority=CROYDON),
         practitioner=SOCIAL_WORKER,
         purpose=PURPOSE,
@@ -112,7 +112,7 @@ async def test_free_text_ranks_the_best_match_first(world: ReferralWorld) -> Non
 
 
 async def test_a_repeated_catalogue_gets_the_same_receipt(world: ReferralWorld) -> None:
-    client = world.directory(SUTTON)
+    client = world.catalogues(SUTTON)
     signed = client.prepare(demo_catalogue(SUTTON, published=datetime.now(UTC)))
     first = await client.publish_signed(signed)
     again = await client.publish_signed(signed)
@@ -122,14 +122,14 @@ async def test_a_repeated_catalogue_gets_the_same_receipt(world: ReferralWorld) 
 
 async def test_an_older_catalogue_is_acknowledged_but_not_installed(world: ReferralWorld) -> None:
     old = demo_catalogue(CROYDON, published=datetime.now(UTC) - timedelta(days=30))
-    ack = await world.directory(CROYDON).publish(old)
+    ack = await world.catalogues(CROYDON).publish(old)
     assert not ack.installed
     assert ack.published > datetime.now(UTC) - timedelta(days=1)
 
 
 async def test_a_borough_cannot_publish_another_boroughs_catalogue(world: ReferralWorld) -> None:
     with pytest.raises(IrtError, match=f"{LAMBETH} cannot publish the service catalogue of") as e:
-        await world.directory(LAMBETH).publish(
+        await world.catalogues(LAMBETH).publish(
             demo_catalogue(SOUTHWARK, published=datetime.now(UTC))
         )
     assert e.value.code == "sender-mismatch"
@@ -349,7 +349,7 @@ async def test_receiving_node_verifies_the_original_on_its_own(world: ReferralWo
 
 
 async def test_search_honours_max_results(world: ReferralWorld) -> None:
-    found = await world.directory(LAMBETH).search(
+    found = await world.catalogues(LAMBETH).search(
         ServiceQuery(types=frozenset({"domestic-abuse"}), authority=LAMBETH, max_results=3),
         practitioner=SOCIAL_WORKER,
         purpose=PURPOSE,
