@@ -20,14 +20,8 @@ from aiohttp import web
 
 from hub.app.catalogues import refresh_catalogues
 from hub.app.delivery import close_delivery, https_delivery
-from hub.app.directory import (
-    DIRECTORY_BYTES_KEY,
-    load_london_directory,
-    node_urls,
-    sign_directory,
-)
+from hub.app.directory import load_london_directory, publish_directory
 from hub.app.handlers import build_endpoint, build_handlers
-from hub.app.health import HEALTH_KEY, HealthState
 from hub.app.log import attach_log
 from hub.app.messenger import build_messenger, build_verifier, shut_down_pool
 from hub.app.policies import load_signed_policy
@@ -36,7 +30,7 @@ from hub.app.routes import add_routes
 from hub.app.storage import hold_storage, open_storage
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
-from hub.endpoint import ENDPOINT_KEY, error_middleware
+from hub.endpoint import error_middleware
 from hub.log.message_log import MessageLog
 from hub.transport.delivery import Delivery
 
@@ -96,10 +90,6 @@ def build_hub_app(
         messenger=messenger,
     )
     refresh_catalogues(app, handlers.catalogues, storage=storage, config=config)
-    app[ENDPOINT_KEY] = endpoint
-    app[HEALTH_KEY] = HealthState(maintenance=config.maintenance)
-    app[DIRECTORY_BYTES_KEY] = sign_directory(
-        messenger, directory, node_urls=node_urls(directory, config), isps=policy.documents
-    )
-    add_routes(app, endpoint)
+    publish_directory(app, directory, config=config, messenger=messenger, isps=policy.documents)
+    add_routes(app, endpoint, config=config)
     return app

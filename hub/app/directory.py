@@ -29,7 +29,7 @@ __all__ = [
     "directory_endpoint",
     "load_london_directory",
     "node_urls",
-    "sign_directory",
+    "publish_directory",
 ]
 
 DIRECTORY_NS: Final = "urn:lcpc:irt:directory:1"
@@ -56,19 +56,26 @@ def node_urls(directory: Directory, config: HubConfig) -> dict[AuthorityCode, st
     return urls
 
 
-def sign_directory(
-    messenger: Messenger,
+def publish_directory(
+    app: web.Application,
     directory: Directory,
     *,
-    node_urls: Mapping[AuthorityCode, str],
+    config: HubConfig,
+    messenger: Messenger,
     isps: Mapping[AuthorityCode, IspDocument],
-) -> bytes:
-    """The signed ``Directory`` envelope, published now; raise ``InternalError`` if unsigned."""
+) -> None:
+    """Sign ``directory`` now, with ``isps`` in force, as ``app``'s ``GET /v1/directory``.
+
+    Raises ``InternalError`` if it cannot be signed.
+    """
     header = messenger.header(message_class="Directory", qualifier="response", to=HUB)
     body = directory_body(
-        directory, node_urls=node_urls, isps=isps, published=messenger.clock.now()
+        directory,
+        node_urls=node_urls(directory, config),
+        isps=isps,
+        published=messenger.clock.now(),
     )
-    return messenger.signer.sign(build_envelope(header, body))
+    app[DIRECTORY_BYTES_KEY] = messenger.signer.sign(build_envelope(header, body))
 
 
 def directory_body(

@@ -69,7 +69,6 @@ def build_courier(
         outbox=store,
         referrals=store,
         delivery=delivery,
-        # A repeated attempt legitimately gets the same receipt bytes back.
         answers=replace(messenger.verifier, replay=None),
         messenger=messenger,
         node_urls=node_urls,
