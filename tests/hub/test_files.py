@@ -15,7 +15,7 @@ from tests.support.paths import REPO
 
 
 @pytest.fixture
-def umask() -> Iterator[Callable[[int], None]]:
+def umask() -> Iterator[Callable[[int], int]]:
     old = os.umask(0o022)
     yield os.umask
     os.umask(old)
@@ -36,7 +36,7 @@ def _mode(path: Path) -> int:
     ],
 )
 def test_the_mode_is_set_whatever_the_umask_unless_the_umask_is_asked_for(
-    tmp_path: Path, umask: Callable[[int], None], mask: int, mode: int | None, expected: int
+    tmp_path: Path, umask: Callable[[int], int], mask: int, mode: int | None, expected: int
 ) -> None:
     umask(mask)
     write_file(tmp_path / "f", b"data", mode=mode, overwrite=False)
@@ -44,7 +44,7 @@ def test_the_mode_is_set_whatever_the_umask_unless_the_umask_is_asked_for(
 
 
 def test_a_secret_is_never_wider_than_its_mode_not_even_before_its_first_byte(
-    tmp_path: Path, umask: Callable[[int], None], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, umask: Callable[[int], int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     umask(0)
     target = tmp_path / "party.key"
