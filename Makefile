@@ -44,8 +44,13 @@ test: install-check
 
 check: lint types test
 
+# Benchmarks run as modules from the root (python -m bench.NAME), so that they
+# can import the test suite's worlds from tests.support; bench/_*.py are helpers.
 bench: install-check
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+	@status=0; for script in bench/[a-z]*.py; do \
+	  name=$$(basename $$script .py); echo "== bench.$$name"; \
+	  $(BIN)/python -m bench.$$name || status=1; \
+	done; exit $$status
 
 constraints: install-check
 	@{ sed -n '1,2p' $(CONSTRAINTS); $(BIN)/pip freeze --exclude-editable; } > $(CONSTRAINTS).new

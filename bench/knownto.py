@@ -12,7 +12,7 @@ and 32 responses). What the floor leaves out is ours to justify: hardened
 parsing, XSDs, chains, replay and log writes, TLS, HTTP and 32 index matches.
 Goal (issue 3): CPU per query ≤ 1.3 × that floor.
 
-    python bench/knownto.py [--queries N] [--children N]
+    python -m bench.knownto [--queries N] [--children N]
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
 from adapters.client.knownto import KnownToClient
+from bench._timing import median_us
 from hub.envelope import Practitioner
 from hub.identifiers import HUB
 from hub.log.message_log import MessageLog
@@ -42,6 +42,7 @@ from hub.log.routes import LOG_KEY
 from hub.signing import Signer
 from irthub.demo.scenario import QUERIES, REQUESTER
 from irthub.demo.world import DemoOptions, DemoWorld, prepare
+from tests.support.parties import party_signer
 
 
 def _percentile(samples: list[float], share: float) -> float:
@@ -84,15 +85,6 @@ async def _run(client: KnownToClient, queries: int, concurrency: int) -> dict[st
     }
 
 
-def _median_us(action: Callable[[], object], runs: int = 200) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
-
-
 _PER_QUERY: dict[str, tuple[int, int]] = {
     # class: (signatures, verifications) one query needs
     "KnownToQuery": (1, 33),  # verified by the hub and by each of 32 nodes
@@ -127,10 +119,10 @@ def _floor_ms(log: MessageLog, signer: Signer) -> dict[str, object]:
         )
         unsigned = etree.fromstring(message)
         unsigned.remove(unsigned[-1])
-        sign_us = _median_us(
+        sign_us = median_us(
             lambda u=unsigned: bare.sign(u, key=signer.key, cert=list(signer.chain)), 60
         )
-        verify_us = _median_us(
+        verify_us = median_us(
             lambda m=message, c=certificate: XMLVerifier().verify(m, x509_cert=c), 60
         )
         signatures, verifications = _PER_QUERY[name]
@@ -160,7 +152,7 @@ async def main() -> None:
             layout = options.pki
             floor = _floor_ms(
                 world.apps[HUB][LOG_KEY],
-                Signer.from_files(layout.signing_key(HUB), layout.signing_cert(HUB)),
+                party_signer(layout, HUB),
             )
     for level in levels:
         level["cpu_vs_floor"] = round(level["cpu_ms_per_query"] / float(floor["ms"]), 3)

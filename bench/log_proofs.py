@@ -6,7 +6,7 @@ verification) < 1 ms at 1,000,000 leaves. The baseline, measured in the same
 run, is the floor for verifying one proof in Python: ``hashlib.sha256`` of
 64 bytes, log2(n) times.
 
-Usage: ``python bench/log_proofs.py [--leaves N] [--samples K]``.
+Usage: ``python -m bench.log_proofs [--leaves N] [--samples K]``.
 """
 
 from __future__ import annotations

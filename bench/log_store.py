@@ -14,7 +14,7 @@ times as its own leaf. The auditor verifies every leaf's message in full
 each time: nothing is cached by message bytes, only by certificate, as the
 live verifier does too.
 
-    python bench/log_store.py [--messages N] [--distinct D] [--batch B]
+    python -m bench.log_store [--messages N] [--distinct D] [--batch B]
 """
 
 from __future__ import annotations
@@ -44,9 +44,9 @@ from hub.log.note import NoteSigner, generate_log_key
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
-from hub.signing import Signer
 from hub.storage.log_folder import open_sqlite_log
 from hub.verify import EnvelopeVerifier
+from tests.support.parties import party_signer
 from tests.support.paths import BODIES
 
 GOAL_APPENDS_PER_S = 10_000
@@ -57,9 +57,7 @@ _ACTING = {"KnownToQuery", "Referral", "ServiceSearch"}
 def _signed(pki: PkiLayout, count: int, created: datetime) -> list[tuple[LogEntry, bytes]]:
     bodies = [etree.parse(str(path)).getroot() for path in sorted(BODIES.glob("*.xml"))]
     parties = [*ALL_AUTHORITIES, HUB]
-    signers = {
-        code: Signer.from_files(pki.signing_key(code), pki.signing_cert(code)) for code in parties
-    }
+    signers = {code: party_signer(pki, code) for code in parties}
     items = []
     for n in range(count):
         body = bodies[n % len(bodies)]

@@ -17,7 +17,7 @@ date errors, moves, strangers) through ``adapters.matching.matcher.find``.
 
 Goals (issue 3): p95 < 10 ms; recall >= 0.97 at precision >= 0.995.
 
-    python bench/matching.py [--children N] [--queries N] [--seed S]
+    python -m bench.matching [--children N] [--queries N] [--seed S]
 """
 
 from __future__ import annotations

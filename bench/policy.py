@@ -1,6 +1,6 @@
 """Benchmark the policy engine; prints one JSON object.
 
-    python bench/policy.py [--naive-stride N]
+    python -m bench.policy [--naive-stride N]
 
 Measured on one core, in one run, over the shipped protocols:
 - compiled: decisions/s over the full space of 33 × 32 authority pairs ×

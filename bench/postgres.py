@@ -17,7 +17,7 @@ cost less than on a production server; SQLite keeps ``synchronous=FULL``),
 or ``$IRT_BENCH_PG_DSN``'s server. All processes share this machine's CPUs,
 so more hubs than cores measure contention, not scaling.
 
-    python bench/postgres.py [--queries N] [--referrals N] [--concurrency N]
+    python -m bench.postgres [--queries N] [--referrals N] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -27,8 +27,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -37,26 +35,25 @@ from pathlib import Path
 
 import asyncpg
 
-# The loopback cluster and the borough nodes are the test suite's.
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from adapters.client.knownto import ChildQuery, KnownToClient  # noqa: E402
-from hub.directory.model import default_directory  # noqa: E402
-from hub.errors import IrtError  # noqa: E402
-from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair  # noqa: E402
-from hub.pki.issuing import init_pki  # noqa: E402
-from hub.pki.layout import PkiLayout  # noqa: E402
-from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder  # noqa: E402
-from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster  # noqa: E402
-from tests.support.referral_world import (  # noqa: E402
+from adapters.client.knownto import ChildQuery, KnownToClient
+from hub.directory.model import default_directory
+from hub.errors import IrtError
+from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
+from hub.pki.issuing import init_pki
+from hub.pki.layout import PkiLayout
+from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
+from tests.support.hub_process import HubProcess
+from tests.support.loopback import free_port, message_url
+from tests.support.parties import (
     CROYDON,
     LAMBETH,
     SOCIAL_WORKER,
     SOUTHWARK,
+)
+from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster
+from tests.support.referral_world import (
     ReferralWorld,
     camhs_referral,
-    free_port,
     hub_toml,
     wait_until,
 )
@@ -120,23 +117,19 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
         storage = f'[storage]\nbackend = "postgresql"\ndsn = "{dsn}"\n' \
                   "catalogue_refresh_seconds = 0.5\n"  # fmt: skip
     keys = write_key_pair(folder / "log-key", DEFAULT_LOG_ORIGIN)
-    processes: list[subprocess.Popen[bytes]] = []
+    processes: list[HubProcess] = []
     urls: list[str] = []
     try:
         for n in range(hubs):
-            port = free_port()
-            urls.append(f"https://127.0.0.1:{port}/v1/messages")
+            port = free_port()  # each hub is a process that binds its own port
+            urls.append(message_url(port))
             config = folder / f"hub-{n}.toml"
             config.write_text(
                 hub_toml(world.pki, world.protocols, folder / f"hub-{n}", port, world.node_urls,
                          tables=_hub_tables(str(n), storage, keys.signer))
             )  # fmt: skip
-            log = folder / f"hub-{n}.log"
-            with log.open("wb") as out:
-                processes.append(subprocess.Popen(
-                    [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
-                     "--config", str(config)], stdout=out, stderr=out))  # fmt: skip
-            await wait_until(lambda log=log: "listening on" in log.read_text(), timeout=60)
+            processes.append(HubProcess(config, folder / f"hub-{n}.log", urls[-1]))
+            await processes[-1].start(timeout=60)
         world.hub_url = urls[0]
         await world.publish_catalogues(list(TARGETS))
         await asyncio.sleep(1.0 if hubs > 1 else 0)  # the others reload the catalogues
@@ -180,9 +173,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
         delivered_seconds = time.perf_counter() - started
     finally:
         for process in processes:
-            process.terminate()
-        for process in processes:
-            process.wait(timeout=30)
+            process.stop(timeout=30)
     return {
         "backend": backend,
         "hubs": hubs,

@@ -14,7 +14,7 @@ SQLite stores (WAL, ``synchronous=FULL``). Prints JSON:
   commits per second (one insert per transaction, referral-sized rows), the
   durable-storage floor a referral pays twice at the hub.
 
-    python bench/referrals.py [--referrals N] [--queued N] [--concurrency N]
+    python -m bench.referrals [--referrals N] [--queued N] [--concurrency N]
 """
 
 from __future__ import annotations
@@ -30,48 +30,29 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from aiohttp import web
-
-from adapters.client.exchange import HubExchange, Signed
-from adapters.client.knownto import ChildQuery
+from adapters.client.exchange import Signed
 from adapters.client.referrals import ReferralClient, ReferralDraft
 from adapters.client.services import CatalogueClient
-from adapters.config import NodeConfig
-from adapters.index.memory import MemoryChildIndex
-from adapters.node.app import build_node_app
-from adapters.synthetic.catalogues import demo_catalogue
-from hub.app.build import build_hub_app
-from hub.app.referrals import REFERRALS_KEY
-from hub.clock import SystemClock
-from hub.config import HubConfig, SigningFiles
 from hub.directory.model import default_directory
 from hub.envelope import Practitioner
-from hub.identifiers import HUB, AuthorityCode
 from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
-from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.referral.settings import ReferralSettings
-from hub.replay.guard import ReplayGuard
 from hub.services.search import ServiceQuery
-from hub.signing import Signer
-from hub.storage.memory.seen import MemorySeenStore
-from hub.transport.delivery import Answer, Delivery, HttpsDelivery
-from hub.transport.tls import TlsFiles, client_context, server_context
-from hub.verify import EnvelopeVerifier
+from hub.transport.delivery import Answer, Delivery
+from tests.support.parties import CROYDON, LAMBETH, SOUTHWARK
+from tests.support.referral_world import AMARA, ReferralWorld
 
-HOST = "127.0.0.1"
-LAMBETH, SOUTHWARK, CROYDON = (AuthorityCode(c) for c in ("E09000022", "E09000028", "E09000008"))
 WORKER = Practitioner("bench-sw", "Social worker", "social-care")
-CHILD = ChildQuery(("Amara",), "Okafor", datetime(2012, 3, 9, tzinfo=UTC).date(), "female",
-                   "SW2 1RW", "9434765919")  # fmt: skip
 SETTINGS = ReferralSettings(poll_seconds=0.2, batch_size=64)
 
 
 class Hanging:
     """A delivery whose posts never return: nodes that accept connections and hang."""
 
-    def __init__(self) -> None:
+    def __init__(self, inner: Delivery) -> None:
+        self._inner = inner
         self._never = asyncio.Event()
 
     async def post(self, url: str, envelope: bytes, *, timeout: float) -> Answer:
@@ -79,93 +60,8 @@ class Hanging:
         raise AssertionError("unreachable")
 
     async def close(self) -> None:
-        """Nothing to release."""
-
-
-class Interchange:
-    """The hub and three nodes, started and stopped by the benchmark."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.pki = PkiLayout(workdir / "pki")
-        init_pki(self.pki, now=datetime.now(UTC) - timedelta(days=1))
-        list(sign_folder(SHIPPED_PROTOCOLS, workdir / "protocols", pki=self.pki,
-                         directory=default_directory()))  # fmt: skip
-        self.hub_url = f"https://{HOST}:{_free_port()}/v1/messages"
-        self.node_urls: dict[AuthorityCode, str] = {}
-        self.runners: list[web.AppRunner] = []
-        self.hub: web.AppRunner | None = None
-        self.hub_app: web.Application | None = None
-
-    def tls(self, code: AuthorityCode) -> TlsFiles:
-        pki = self.pki
-        return TlsFiles(pki.tls_cert(code), pki.tls_key(code), pki.root_cert, pki.crl)
-
-    async def start_nodes(self) -> None:
-        for code in (LAMBETH, SOUTHWARK, CROYDON):
-            port = _free_port()
-            self.node_urls[code] = f"https://{HOST}:{port}/v1/messages"
-            config = NodeConfig(
-                authority=code, node_id=f"{code.lower()}-irt", listen_host=HOST, listen_port=port,
-                index=self.workdir / "unused", hub_url=self.hub_url, tls=self.tls(code),
-                signing=SigningFiles(self.pki.signing_cert(code), self.pki.signing_key(code)),
-                data_dir=self.workdir / "nodes" / code,
-            )  # fmt: skip
-            app = build_node_app(config, index=MemoryChildIndex([]))
-            self.runners.append(await _serve(app, config.tls, port))
-
-    async def start_hub(self, delivery: Delivery | None = None) -> None:
-        port = int(self.hub_url.rsplit(":", 1)[1].split("/")[0])
-        config = HubConfig(
-            listen_host=HOST, listen_port=port, data_dir=self.workdir / "hub",
-            tls=self.tls(HUB), signing=SigningFiles(self.pki.signing_cert(HUB),
-            self.pki.signing_key(HUB)), node_urls=self.node_urls,
-            protocols_dir=self.workdir / "protocols", referrals=SETTINGS,
-        )  # fmt: skip
-        outbound = delivery or HttpsDelivery(client_context(config.tls), connections_per_host=16)
-        self.hub_app = build_hub_app(config, delivery=outbound)
-        self.hub = await _serve(self.hub_app, config.tls, port)
-
-    async def stop_hub(self) -> None:
-        if self.hub is not None:
-            await self.hub.cleanup()
-
-    async def stop(self) -> None:
-        await self.stop_hub()
-        for runner in self.runners:
-            await runner.cleanup()
-
-    def delivered(self) -> int:
-        assert self.hub_app is not None
-        return self.hub_app[REFERRALS_KEY].store.counts().get("done", 0)
-
-    def exchange(self, code: AuthorityCode) -> HubExchange:
-        clock = SystemClock()
-        return HubExchange(
-            authority=code, node_id=f"{code.lower()}-irt",
-            signer=Signer.from_files(self.pki.signing_key(code), self.pki.signing_cert(code)),
-            verifier=EnvelopeVerifier(
-                trust=TrustStore.from_files(self.pki.root_cert, self.pki.crl), clock=clock,
-                replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
-            ),
-            delivery=HttpsDelivery(client_context(self.tls(code)), connections_per_host=64),
-            hub_url=self.hub_url, clock=clock,
-        )  # fmt: skip
-
-
-async def _serve(app: web.Application, tls: TlsFiles, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, HOST, port, ssl_context=server_context(tls)).start()
-    return runner
-
-
-def _free_port() -> int:
-    import socket  # noqa: PLC0415 - only here
-
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
+        """Close the real delivery it stands in for."""
+        await self._inner.close()
 
 
 def _prepare(client: ReferralClient, count: int) -> list[Signed]:
@@ -173,7 +69,7 @@ def _prepare(client: ReferralClient, count: int) -> list[Signed]:
     return [
         client.prepare(
             ReferralDraft(
-                to=targets[i % 2][0], service_id=targets[i % 2][1], child=CHILD, concern_level=2,
+                to=targets[i % 2][0], service_id=targets[i % 2][1], child=AMARA, concern_level=2,
                 categories=("involvement", "mental-health"), reason="Benchmark referral.",
                 consent="given",
             ),
@@ -194,6 +90,11 @@ async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -
     started = time.perf_counter()
     await asyncio.gather(*(one(job) for job in work))
     return time.perf_counter() - started
+
+
+def _delivered(world: ReferralWorld) -> int:
+    """Referrals whose node receipt the hub has stored."""
+    return world.hub.store.counts().get("done", 0)
 
 
 async def _until(check: Callable[[], bool]) -> None:
@@ -224,23 +125,25 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="irt-bench-") as tmp:
-        world = Interchange(Path(tmp))
-        await world.start_nodes()
-        await world.start_hub()
+        workdir = Path(tmp)
+        pki = PkiLayout(workdir / "pki")
+        init_pki(pki, now=datetime.now(UTC) - timedelta(days=1))
+        protocols = workdir / "protocols"
+        list(sign_folder(SHIPPED_PROTOCOLS, protocols, pki=pki, directory=default_directory()))
+        world = ReferralWorld(
+            pki, protocols, workdir, authorities=(LAMBETH, SOUTHWARK, CROYDON), settings=SETTINGS,
+            hub_connections_per_node=16, client_connections=64,
+        )  # fmt: skip
+        await world.start()
         lambeth = world.exchange(LAMBETH)
         client = ReferralClient(lambeth)
-        for code in (SOUTHWARK, CROYDON):
-            exchange = world.exchange(code)
-            await CatalogueClient(exchange).publish(
-                demo_catalogue(code, published=datetime.now(UTC))
-            )
-            await exchange.close()
+        await world.publish_catalogues([SOUTHWARK, CROYDON])
 
         # baseline: a signed request/response round trip, no storage
-        catalogues = CatalogueClient(lambeth)
+        directory = CatalogueClient(lambeth)
         query = ServiceQuery(types=frozenset({"camhs"}), authority=LAMBETH, max_results=5)
         searches = [
-            (lambda: catalogues.search(query, practitioner=WORKER, purpose="early-help",
+            (lambda: directory.search(query, practitioner=WORKER, purpose="early-help",
                                       consent="given"))
             for _ in range(args.referrals)
         ]  # fmt: skip
@@ -252,22 +155,23 @@ async def main() -> None:
         accept_seconds = await _pace(
             [lambda r=r: client.submit(r) for r in prepared], args.concurrency
         )
-        await _until(lambda: world.delivered() >= args.referrals)
+        await _until(lambda: _delivered(world) >= args.referrals)
         end_to_end = time.perf_counter() - started
 
         # drain: queue while the nodes hang, restart, deliver everything
         await world.stop_hub()
-        await world.start_hub(delivery=Hanging())
+        world.wrap_delivery = Hanging
+        await world.start_hub()
         queued = _prepare(client, args.queued)
         queue_seconds = await _pace(
             [lambda r=r: client.submit(r) for r in queued], args.concurrency
         )
         await world.stop_hub()
+        world.wrap_delivery = None
         restarted = time.perf_counter()
         await world.start_hub()
-        await _until(lambda: world.delivered() >= args.referrals + args.queued)
+        await _until(lambda: _delivered(world) >= args.referrals + args.queued)
         drain_seconds = time.perf_counter() - restarted
-        await lambeth.close()
         await world.stop()
         commits = _sqlite_commits_per_second(Path(tmp) / "floor.sqlite")
     print(

@@ -7,17 +7,14 @@ SQLite seen store). "bare" is signxml alone on the same document: ``XMLSigner``
 and ``XMLVerifier.verify(x509_cert=...)`` with a pinned certificate.
 Goal (issue 2): our verify ≤ 1.15 × bare verify.
 
-    python bench/signing.py [--runs N]
+    python -m bench.signing [--runs N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +23,7 @@ from signxml.algorithms import CanonicalizationMethod, DigestAlgorithm, Signatur
 from signxml.signer import XMLSigner
 from signxml.verifier import XMLVerifier
 
+from bench._timing import median_us
 from hub.clock import SystemClock
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.identifiers import AuthorityCode
@@ -33,12 +31,11 @@ from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.replay.guard import ReplayGuard
-from hub.signing import Signer
 from hub.storage.sqlite.seen import SqliteSeenStore
 from hub.verify import EnvelopeVerifier
+from tests.support.parties import LAMBETH, party_signer
 from tests.support.paths import REPO
 
-LAMBETH = AuthorityCode("E09000022")
 REFERRAL = REPO / "examples" / "referral.xml"
 TARGET_BYTES = 4096
 
@@ -73,15 +70,6 @@ def _wrap(body: etree._Element) -> etree._Element:
     )
 
 
-def _median_us(action: Callable[[], object], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        action()
-        samples.append(time.perf_counter() - started)
-    return statistics.median(samples) * 1e6
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=400, help="timed runs per measurement")
@@ -89,7 +77,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         layout = PkiLayout(Path(folder) / "pki")
         init_pki(layout, now=datetime.now(UTC) - timedelta(days=1))
-        signer = Signer.from_files(layout.signing_key(LAMBETH), layout.signing_cert(LAMBETH))
+        signer = party_signer(layout, LAMBETH)
         template = _four_kilobyte_envelope()
         bare_signer = XMLSigner(
             signature_algorithm=SignatureMethod.ECDSA_SHA256,
@@ -105,8 +93,8 @@ def main() -> None:
             messages.append(signer.sign(envelope))
         size = len(messages[0])
 
-        ours_sign = _median_us(lambda: signer.sign(template), runs)
-        bare_sign = _median_us(
+        ours_sign = median_us(lambda: signer.sign(template), runs)
+        bare_sign = median_us(
             lambda: bare_signer.sign(template, key=signer.key, cert=list(signer.chain)), runs
         )
 
@@ -118,11 +106,11 @@ def main() -> None:
         for warm in messages[:20]:
             verifier.verify_envelope(warm)
         pending = iter(messages[20:])
-        ours_verify = _median_us(lambda: verifier.verify_envelope(next(pending)), runs)
+        ours_verify = median_us(lambda: verifier.verify_envelope(next(pending)), runs)
         # The same distinct messages again, so both sides meet cold documents.
         certificate = signer.certificate
         again = iter(messages[20:])
-        bare_verify = _median_us(
+        bare_verify = median_us(
             lambda: XMLVerifier().verify(next(again), x509_cert=certificate), runs
         )
         seen.close()

@@ -12,6 +12,7 @@ import re
 import uuid
 from typing import Final, NewType
 
+from hub.authority_list import LISTED
 from hub.errors import SchemaInvalid
 
 __all__ = [
@@ -39,15 +40,14 @@ __all__ = [
 ]
 
 AuthorityCode = NewType("AuthorityCode", str)
-"""An ONS GSS code ``E09000001``..``E09000033``, or ``HUB``."""
+"""The ONS GSS code of an authority in ``ALL_AUTHORITIES``, or ``HUB``."""
 
 MessageId = NewType("MessageId", str)
 """A ``urn:uuid:`` message identifier, unique per sender for ever."""
 
 HUB: Final = AuthorityCode("HUB")
-ALL_AUTHORITIES: Final[tuple[AuthorityCode, ...]] = tuple(
-    AuthorityCode(f"E09{n:06d}") for n in range(1, 34)
-)
+ALL_AUTHORITIES: Final[tuple[AuthorityCode, ...]] = tuple(AuthorityCode(a.code) for a in LISTED)
+"""Every authority of the interchange in code order, as the directory file lists them."""
 AUTHORITY_URN_PREFIX: Final = "urn:lcpc:authority:"
 
 AGENCY_TYPES: Final = (
@@ -84,6 +84,7 @@ DISCLOSURE_LEVELS: Final = ("none", "existence", "agencies", "contacts", "detail
 QUALIFIERS: Final = ("request", "response", "acknowledgement", "notification", "error")
 
 _AUTHORITY_CODES: Final = frozenset((*ALL_AUTHORITIES, HUB))
+_AUTHORITY_RANGE: Final = f"{ALL_AUTHORITIES[0]} to {ALL_AUTHORITIES[-1]}"
 _MESSAGE_ID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # UPN check letters skip I, O and S, which are easily misread (DfE UPN guide).
 _UPN_LETTERS: Final = "ABCDEFGHJKLMNPQRTUVWXYZ"
@@ -93,9 +94,7 @@ _UPN_SHAPE = re.compile(r"[A-HJ-NP-RT-Z][0-9]{11}[0-9A-HJ-NP-RT-Z]\Z")
 def parse_authority(text: str) -> AuthorityCode:
     """Return ``text`` as an ``AuthorityCode``; raise ``SchemaInvalid`` if unknown."""
     if text not in _AUTHORITY_CODES:
-        raise SchemaInvalid(
-            f"{text!r} is not a London authority code (E09000001 to E09000033, or HUB)"
-        )
+        raise SchemaInvalid(f"{text!r} is not a London authority code ({_AUTHORITY_RANGE}, or HUB)")
     return AuthorityCode(text)
 
 

@@ -23,6 +23,7 @@ from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.signing import Signer
+from tests.support.parties import party_signer
 from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster
 
 pytest_plugins = ["tests.support.log_fixtures"]
@@ -59,9 +60,7 @@ def signer_for(dev_pki: PkiLayout) -> SignerFor:
 
     def load(code: str) -> Signer:
         if code not in cache:
-            cache[code] = Signer.from_files(
-                dev_pki.signing_key(AuthorityCode(code)), dev_pki.signing_cert(AuthorityCode(code))
-            )
+            cache[code] = party_signer(dev_pki, AuthorityCode(code))
         return cache[code]
 
     return load

@@ -4,9 +4,11 @@
   origin): names common among London's children by heritage, British, Irish,
   South Asian, West African, Caribbean, Somali, Eastern European, Turkish,
   Chinese and Arabic, each list roughly in order of popularity;
-- ``boroughs.csv``: each London authority's GSS code, name, DfE LA number
-  (the first three digits of a UPN's school part), a slug for e-mail
-  domains, and the postcode districts that lie mostly within it;
+- ``boroughs.csv``: what the generator needs of each authority beyond the
+  one list (``hub.authority_list``), keyed by GSS code and checked against
+  it: the DfE LA number (the first three digits of a UPN's school part), a
+  slug for e-mail domains, and the postcode districts that lie mostly
+  within it; the name is the list's;
 - ``services.csv``: services by agency type, with their data category, the
   practitioner's role and a relative frequency;
 - ``streets.txt`` and ``estates.txt``: street and block names for addresses.
@@ -23,6 +25,7 @@ from functools import cache
 from importlib import resources
 from typing import Final
 
+from hub.authorities import AUTHORITY_NAMES
 from hub.errors import InternalError
 from hub.identifiers import AGENCY_TYPES, ALL_AUTHORITIES, DATA_CATEGORIES, AuthorityCode
 
@@ -59,6 +62,7 @@ class Borough:
 
     code: AuthorityCode
     name: str
+    """The authority's name in the one list."""
     dfe_la: str
     slug: str
     districts: tuple[str, ...]
@@ -141,14 +145,18 @@ def _family() -> dict[str, tuple[str, ...]]:
 
 @cache
 def _boroughs() -> dict[AuthorityCode, Borough]:
-    table = {}
-    for code, name, dfe_la, slug, districts in _rows(
-        "boroughs.csv", ["gss_code", "name", "dfe_la", "slug", "districts"]
+    table: dict[AuthorityCode, Borough] = {}
+    for code, dfe_la, slug, districts in _rows(
+        "boroughs.csv", ["gss_code", "dfe_la", "slug", "districts"]
     ):
         authority = AuthorityCode(code)
+        if authority not in ALL_AUTHORITIES or authority in table:
+            raise InternalError(f"boroughs.csv: {code} is not a listed authority or is repeated")
+        name = AUTHORITY_NAMES[authority]
         table[authority] = Borough(authority, name, dfe_la, slug, tuple(districts.split()))
-    if set(table) != set(ALL_AUTHORITIES):
-        raise InternalError("boroughs.csv must list each of the 33 London authorities once")
+    missing = [code for code in ALL_AUTHORITIES if code not in table]
+    if missing:
+        raise InternalError(f"boroughs.csv: no row for {', '.join(missing)}")
     return table
 
 

@@ -28,8 +28,6 @@ import base64
 import binascii
 import json
 import logging
-import os
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +37,7 @@ import aiohttp
 
 from adapters.witness.cosigning import Witness, WitnessState
 from hub.errors import DeliveryTimeout, IrtError, RecipientUnavailable
+from hub.files import UMASK_MODE, write_file
 from hub.log.checkpoint import open_note
 from hub.log.errors import (
     CheckpointInconsistent,
@@ -157,20 +156,9 @@ class WitnessStateFile:
                 "root_hash": base64.b64encode(state.root_hash).decode(),
             }
         )
-        temporary = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         try:
-            with temporary.open("xb") as handle:
-                handle.write(text.encode())
-                handle.flush()
-                os.fsync(handle.fileno())
-            temporary.replace(self.path)
-            directory = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(directory)
-            finally:
-                os.close(directory)
+            write_file(self.path, text.encode(), mode=UMASK_MODE, overwrite=True)
         except OSError as exc:
-            temporary.unlink(missing_ok=True)
             raise LogStoreError(f"cannot write witness state {self.path}: {exc}") from exc
 
 

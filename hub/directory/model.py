@@ -4,8 +4,9 @@ The directory is operator-edited data (``london.toml`` beside this module),
 read once with :mod:`tomllib` and checked as a whole before any object is
 made, so a ``Directory`` that exists is consistent:
 
-(1) every authority code is one of ``E09000001``..``E09000033`` and appears
-    exactly once, and all 33 are present;
+(1) every authority code is one of ``ALL_AUTHORITIES`` (the one list,
+    ``hub.authority_list``, read from ``DEFAULT_DIRECTORY_PATH``) and appears
+    exactly once, and all of them are present;
 (2) every neighbour is a known authority other than itself, listed once;
 (3) the neighbour relation is symmetric (A lists B exactly when B lists A);
 (4) every authority names a group declared in ``[groups]``, and group names
@@ -29,6 +30,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final, Literal, NewType
 
+from hub.authority_list import DEFAULT_DIRECTORY_PATH
 from hub.errors import SchemaInvalid, UnknownRecipient
 from hub.identifiers import ALL_AUTHORITIES, AuthorityCode
 
@@ -51,7 +53,6 @@ GroupName = NewType("GroupName", str)
 Scope = Literal["neighbours", "london"]
 """The two ``To/@scope`` values of SPEC §2."""
 
-DEFAULT_DIRECTORY_PATH: Final = Path(__file__).with_name("london.toml")
 RESERVED_GROUP_NAMES: Final = frozenset({"london", "neighbours"})
 """Partner keywords of the ISP schema; a group may not take these names."""
 

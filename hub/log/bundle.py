@@ -27,7 +27,6 @@ import base64
 import binascii
 import io
 import json
-import os
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from hub.envelope import DS_NS
 from hub.errors import IrtError
+from hub.files import UMASK_MODE, write_file
 from hub.log.checkpoint import SignedCheckpoint, open_note
 from hub.log.entry import LogEntry
 from hub.log.errors import LogEvidenceInvalid, LogRangeError, LogStoreError
@@ -259,10 +259,7 @@ def _write_zip(out: Path, files: dict[str, bytes]) -> None:
         for name in sorted(files):
             archive.writestr(name, files[name])
     try:
-        with out.open("xb") as handle:
-            handle.write(buffer.getvalue())
-            handle.flush()
-            os.fsync(handle.fileno())
+        write_file(out, buffer.getvalue(), mode=UMASK_MODE, overwrite=False)
     except FileExistsError as exc:
         raise LogRangeError(f"{out} already exists; choose a new file") from exc
     except OSError as exc:

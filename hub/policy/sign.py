@@ -24,7 +24,6 @@ authorities keep their keys to themselves and sign one document each.
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from typing import Final
 import protocols
 from hub.directory import Directory
 from hub.errors import IrtError, SchemaInvalid, SenderMismatch
+from hub.files import UMASK_MODE, write_file
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import authority_of
 from hub.policy.engine import protocol_files
@@ -109,12 +109,6 @@ def sign_folder(
         signer = Signer.from_files(pki.signing_key(authority), pki.signing_cert(authority))
         signed = sign_isp(data, signer=signer, source=str(path), directory=directory)
         target = out / path.name
-        _write_atomically(target, signed.data)
+        # A reader (a hub starting) never sees half a document.
+        write_file(target, signed.data, mode=UMASK_MODE, overwrite=True)
         yield target, signed
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    # A reader (a hub starting) never sees half a document.
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_bytes(data)
-    os.replace(partial, path)

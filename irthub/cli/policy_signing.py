@@ -17,6 +17,7 @@ from typing import Final
 import click
 
 from hub.directory import DEFAULT_DIRECTORY_PATH, load_directory
+from hub.files import UMASK_MODE, write_file
 from hub.identifiers import AuthorityCode
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
@@ -67,7 +68,7 @@ def sign_command(file: Path, key: Path, cert: Path, out: Path | None, directory_
         sys.stdout.buffer.write(signed.data)
         sys.stdout.buffer.flush()
     else:
-        out.write_bytes(signed.data)
+        write_file(out, signed.data, mode=UMASK_MODE, overwrite=True)
     doc = signed.document
     click.echo(
         f"signed: {out or 'stdout'}: {doc.id} version {doc.version} for {doc.authority}, "

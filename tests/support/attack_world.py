@@ -17,44 +17,39 @@ import ssl
 import warnings
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Final
 
-import aiohttp
 from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 
-from adapters.client.knownto import ChildQuery
-from adapters.config import NodeConfig
-from adapters.index.fields import LocalId
-from adapters.index.memory import MemoryChildIndex
-from adapters.index.model import ChildRecord
-from adapters.node.app import build_node_app
 from hub.app.build import build_hub_app
-from hub.clock import SystemClock
-from hub.config import HubConfig, Limits, SigningFiles
+from hub.config import HubConfig, Limits
 from hub.directory.model import default_directory
 from hub.endpoint import ENDPOINT_KEY
-from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope
 from hub.identifiers import HUB, AuthorityCode
-from hub.pki.certificates import issue_root
-from hub.pki.issuing import issue_certificate, new_key, reissue, revoke
+from hub.pki.issuing import reissue, revoke
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
 from hub.signing import Signer
-from hub.transport.tls import TlsFiles, server_context
+from hub.transport.tls import server_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
+from tests.support.loopback import HOST, message_url, serve_tls
+from tests.support.node_world import error_of, known_to_query, southwark_node
+from tests.support.parties import (
+    LAMBETH,
+    SOUTHWARK,
+    TlsSessions,
+    party_signer,
+    signing_files,
+    tls_files,
+)
+from tests.support.pki_builders import look_alike_party
 
-HOST: Final = "127.0.0.1"
-LAMBETH: Final = AuthorityCode("E09000022")
-SOUTHWARK: Final = AuthorityCode("E09000028")
-CROYDON: Final = AuthorityCode("E09000008")
 MAX_MESSAGE_BYTES: Final = 32 * 1024
 """The hub's body limit here: small, so that oversized attacks stay cheap."""
-SOCIAL_WORKER: Final = Practitioner("lam-sw-0142", "Social worker", "social-care")
-AMARA: Final = ChildQuery(("Amara",), "Okafor", date(2012, 3, 9), nhs_number="9434765919")
 _KT: Final = "{urn:lcpc:irt:knownto:1}"
 
 
@@ -129,7 +124,7 @@ class LiveHub:
     alerts: TlsAlerts
     verifier: EnvelopeVerifier
     app: web.Application
-    _sessions: dict[AuthorityCode, aiohttp.ClientSession] = field(default_factory=dict)
+    sessions: TlsSessions
     _signers: dict[AuthorityCode, Signer] = field(default_factory=dict)
 
     @property
@@ -165,24 +160,12 @@ class LiveHub:
     def signer(self, code: AuthorityCode) -> Signer:
         """``code``'s message-signing key, loaded once."""
         if code not in self._signers:
-            self._signers[code] = Signer.from_files(
-                self.pki.signing_key(code), self.pki.signing_cert(code)
-            )
+            self._signers[code] = party_signer(self.pki, code)
         return self._signers[code]
 
     def query(self, *, signed_by: AuthorityCode = LAMBETH) -> bytes:
         """A fresh, valid ``KnownToQuery`` from ``signed_by`` to Southwark."""
-        header = Header(
-            message_class="KnownToQuery",
-            qualifier="request",
-            sender=Party(signed_by),
-            recipients=(Recipient(authority=SOUTHWARK),),
-            created=SystemClock().now(),
-            on_behalf_of=SOCIAL_WORKER,
-            purpose="child-protection-s47",
-            consent="not-required",
-        )
-        return self.signer(signed_by).sign(build_envelope(header, AMARA.body()))
+        return known_to_query(self.signer(signed_by), sender=signed_by)
 
     async def post(
         self,
@@ -192,13 +175,7 @@ class LiveHub:
         content_type: str = "application/xml",
     ) -> tuple[int, bytes]:
         """POST ``body`` to ``/v1/messages`` over ``tls_as``'s TLS identity."""
-        if tls_as not in self._sessions:
-            connector = aiohttp.TCPConnector(ssl=self.context(self.tls_of(tls_as)))
-            self._sessions[tls_as] = aiohttp.ClientSession(connector=connector)
-        session = self._sessions[tls_as]
-        headers = {"Content-Type": content_type}
-        async with session.post(self.url, data=body, headers=headers) as response:
-            return response.status, await response.read()
+        return await self.sessions.post(self.url, body, tls_as=tls_as, content_type=content_type)
 
     async def exchange(self, request: bytes, *, context: ssl.SSLContext) -> RawAnswer | None:
         """Send raw ``request`` bytes; the answer, or ``None`` if the hub hung up without one."""
@@ -241,10 +218,7 @@ class LiveHub:
 
     def error(self, body: bytes) -> tuple[str, str]:
         """The code and reason of a hub-signed ``env:Error``."""
-        message = self.verify(body)
-        assert message.header.qualifier == "error"
-        assert message.body.tag == f"{{{ENV_NS}}}Error"
-        return message.body.get("code") or "", message.body.text or ""
+        return error_of(self.verify(body))
 
     def southwark_status(self, body: bytes) -> str:
         """Southwark's entry of a hub-signed ``KnownToResult``."""
@@ -253,11 +227,6 @@ class LiveHub:
         (entry,) = message.body.iter(_KT + "Entry")
         assert entry.get("authority") == SOUTHWARK
         return entry.get("status") or ""
-
-    async def close(self) -> None:
-        """Close the client sessions."""
-        for session in self._sessions.values():
-            await session.close()
 
 
 async def read_answer(reader: asyncio.StreamReader) -> RawAnswer | None:
@@ -303,21 +272,24 @@ async def running_hub(
     list(sign_folder(SHIPPED_PROTOCOLS, protocols, pki=pki, directory=default_directory()))
     runners: list[web.AppRunner] = []
     try:
-        node, node_port = await _serve(_southwark_node(pki, workdir), _tls(pki, SOUTHWARK))
+        node_context = server_context(tls_files(pki, SOUTHWARK))
+        node, node_port = await serve_tls(southwark_node(pki, workdir), node_context)
         runners.append(node)
         config = HubConfig(
             listen_host=HOST,
             listen_port=0,
             data_dir=workdir / "hub",
-            tls=_tls(pki, HUB),
-            signing=SigningFiles(pki.signing_cert(HUB), pki.signing_key(HUB)),
+            tls=tls_files(pki, HUB),
+            signing=signing_files(pki, HUB),
             limits=limits or Limits(max_message_bytes=MAX_MESSAGE_BYTES, query_deadline_seconds=3),
-            node_urls={SOUTHWARK: f"https://{HOST}:{node_port}/v1/messages"},
+            node_urls={SOUTHWARK: message_url(node_port)},
             protocols_dir=protocols,
         )
         alerts = TlsAlerts()
         app = build_hub_app(config)
-        hub, hub_port = await _serve(app, config.tls, alerts=alerts)
+        hub_context = server_context(config.tls)
+        alerts.install(hub_context)
+        hub, hub_port = await serve_tls(app, hub_context)
         runners.append(hub)
         live = LiveHub(
             pki=pki,
@@ -326,58 +298,15 @@ async def running_hub(
             alerts=alerts,
             verifier=EnvelopeVerifier(trust=TrustStore.from_files(pki.root_cert, pki.crl)),
             app=app,
+            sessions=TlsSessions(pki),
         )
         try:
             yield live
         finally:
-            await live.close()
+            await live.sessions.close()
     finally:
         for runner in reversed(runners):
             await runner.cleanup()
-
-
-def _tls(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
-    return TlsFiles(pki.tls_cert(code), pki.tls_key(code), pki.root_cert, pki.crl)
-
-
-def _southwark_node(pki: PkiLayout, workdir: Path) -> web.Application:
-    config = NodeConfig(
-        authority=SOUTHWARK,
-        node_id="southwark-irt",
-        listen_host=HOST,
-        listen_port=0,
-        index=workdir / "unused.sqlite",
-        hub_url="https://127.0.0.1:1/v1/messages",
-        tls=_tls(pki, SOUTHWARK),
-        signing=SigningFiles(pki.signing_cert(SOUTHWARK), pki.signing_key(SOUTHWARK)),
-        data_dir=workdir / "southwark",
-    )
-    amara = ChildRecord(
-        local_id=LocalId("SWK-1"),
-        given_names=("Amara",),
-        family_name="Okafor",
-        other_names=(),
-        birth_date=date(2012, 3, 9),
-        sex="female",
-        postcode=None,
-        address=None,
-        nhs_number="9434765919",
-        upn=None,
-    )
-    return build_node_app(config, index=MemoryChildIndex([amara]))
-
-
-async def _serve(
-    app: web.Application, tls: TlsFiles, *, alerts: TlsAlerts | None = None
-) -> tuple[web.AppRunner, int]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    context = server_context(tls)
-    if alerts is not None:
-        alerts.install(context)
-    site = web.TCPSite(runner, HOST, 0, ssl_context=context)
-    await site.start()
-    return runner, int(runner.addresses[0][1])
 
 
 def _attacker_certs(pki: PkiLayout, workdir: Path) -> AttackerCerts:
@@ -397,20 +326,7 @@ def _attacker_certs(pki: PkiLayout, workdir: Path) -> AttackerCerts:
         not_after=datetime(2021, 1, 1, tzinfo=UTC),
     )
     # The attacker's root has the London root's very subject; only its key differs.
-    attacker_key = new_key()
-    attacker_root = issue_root(
-        attacker_key, not_before=now - timedelta(days=1), not_after=now + timedelta(days=30)
-    )
-    key = new_key()
-    cert = issue_certificate(
-        attacker_root,
-        attacker_key,
-        party=LAMBETH,
-        kind="tls",
-        public_key=key.public_key(),
-        not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=30),
-    )
+    key, cert = look_alike_party(kind="tls")
     foreign_dir.mkdir()
     (foreign_dir / "tls.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (foreign_dir / "tls.key").write_bytes(

@@ -17,11 +17,12 @@ import contextlib
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+from tests.support.loopback import free_port
 
 __all__ = ["pg_bin_dir", "throwaway_cluster"]
 
@@ -54,7 +55,8 @@ def throwaway_cluster(bin_dir: Path) -> Iterator[str]:
         account = pwd.getpwnam(_SERVER_USER)
         os.chown(folder, account.pw_uid, account.pw_gid)
         prefix = ["runuser", "-u", _SERVER_USER, "--"]
-    port = _free_port()
+    # PostgreSQL binds its port itself: free_port's protection is all there is.
+    port = free_port()
     user = _SERVER_USER if as_root else pwd.getpwuid(os.geteuid()).pw_name
     try:
         _run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", user,
@@ -78,9 +80,3 @@ def _run(argv: list[str]) -> None:
     done = subprocess.run(argv, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed: {done.stdout}{done.stderr}")
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

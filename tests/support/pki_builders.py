@@ -1,8 +1,10 @@
-"""Helpers for the PKI tests: the clock, and certificates our CA refuses to make.
+"""Helpers for the PKI tests: the clock, certificates our CA refuses to make, and look-alikes.
 
 ``raw_certificate`` builds a certificate straight from ``cryptography``'s
 builder, so tests can present the trust store with profiles the development
 CA would never issue (two authorities, weak keys, dual use, rogue CAs).
+``look_alike_party`` is the attacker's certificate the transport and node
+attacks present: a profile certificate from a root of the attacker's own.
 Everything is really signed; nothing is mocked.
 """
 
@@ -21,8 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.types import (
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hub.identifiers import AuthorityCode
-from hub.pki.certificates import issue_certificate, new_key
-from hub.pki.profile import DOCUMENT_SIGNING
+from hub.pki.certificates import PrivateKey, issue_certificate, issue_root, new_key
+from hub.pki.profile import DOCUMENT_SIGNING, Purpose
 
 LAMBETH = AuthorityCode("E09000022")
 SOUTHWARK = AuthorityCode("E09000028")
@@ -118,3 +120,27 @@ def party_certificate(
         not_before=not_before or now() - timedelta(hours=1),
         not_after=not_after or now() + timedelta(days=1),
     )
+
+
+def look_alike_party(
+    *, kind: Purpose, party: AuthorityCode = LAMBETH
+) -> tuple[PrivateKey, x509.Certificate]:
+    """A key and ``party``'s ``kind`` certificate for it, issued under the attacker's own root.
+
+    The root has the London root's very subject (``issue_root`` names every
+    root alike); only its key differs. Valid from a day ago for a month.
+    """
+    start = now() - timedelta(days=1)
+    attacker_key = new_key()
+    attacker_root = issue_root(attacker_key, not_before=start, not_after=start + timedelta(days=31))
+    key = new_key()
+    certificate = issue_certificate(
+        attacker_root,
+        attacker_key,
+        party=party,
+        kind=kind,
+        public_key=key.public_key(),
+        not_before=start,
+        not_after=start + timedelta(days=31),
+    )
+    return key, certificate

@@ -2,7 +2,9 @@
 
 Everything is real (certificates, signatures, XSDs, signed ISPs, SQLite,
 HTTPS with mutual TLS); a test may give the hub its own clock and wrap its
-outbound delivery to inject failures. Imported by name from the tests.
+outbound delivery to inject failures. Every server in this process is
+handed the socket its port was first bound with (``tests.support.loopback``);
+a node or hub restarted on the port it had binds it again itself.
 """
 
 from __future__ import annotations
@@ -28,8 +30,7 @@ from adapters.synthetic.catalogues import demo_catalogue, write_demo_catalogue
 from hub.app.build import build_hub_app
 from hub.app.referrals import REFERRALS_KEY, ReferralParts
 from hub.clock import Clock, SystemClock
-from hub.config import HubConfig, SigningFiles
-from hub.envelope import Practitioner
+from hub.config import HubConfig
 from hub.errors import DeliveryTimeout, RecipientUnavailable
 from hub.identifiers import HUB, AuthorityCode
 from hub.log.message_log import MessageLog
@@ -39,18 +40,21 @@ from hub.pki.trust import TrustStore
 from hub.referral.messages import Contact
 from hub.referral.settings import ReferralSettings
 from hub.replay.guard import ReplayGuard
-from hub.signing import Signer
 from hub.storage.memory.seen import MemorySeenStore
 from hub.transport.delivery import Answer, Delivery, HttpsDelivery
 from hub.transport.tls import TlsFiles, client_context, server_context
 from hub.verify import EnvelopeVerifier
+from tests.support.loopback import HOST, hold_port, message_url, port_of, serve_tls
+from tests.support.parties import (
+    CROYDON,
+    LAMBETH,
+    SOUTHWARK,
+    key_tables,
+    party_signer,
+    signing_files,
+    tls_files,
+)
 
-HOST = "127.0.0.1"
-LAMBETH = AuthorityCode("E09000022")
-SOUTHWARK = AuthorityCode("E09000028")
-CROYDON = AuthorityCode("E09000008")
-SUTTON = AuthorityCode("E09000029")
-SOCIAL_WORKER = Practitioner("lam-sw-0142", "Social worker", "social-care")
 AMARA = ChildQuery(
     given_names=("Amara",),
     family_name="Okafor",
@@ -59,35 +63,6 @@ AMARA = ChildQuery(
     postcode="SW2 1RW",
     nhs_number="9434765919",
 )
-
-
-def tls_files(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
-    """One party's TLS files in the dev PKI."""
-    return TlsFiles(cert=pki.tls_cert(code), key=pki.tls_key(code), root=pki.root_cert, crl=pki.crl)
-
-
-def signing_files(pki: PkiLayout, code: AuthorityCode) -> SigningFiles:
-    """One party's signing files in the dev PKI."""
-    return SigningFiles(cert=pki.signing_cert(code), key=pki.signing_key(code))
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (yet), never the same one twice.
-
-    The port is free when probed but only bound later; without the memory of
-    ports already handed out, a node could be given the port the hub's URL
-    was promised a moment earlier.
-    """
-    while True:
-        with socket.socket() as probe:
-            probe.bind((HOST, 0))
-            port = int(probe.getsockname()[1])
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
 
 
 def hub_toml(
@@ -103,7 +78,6 @@ def hub_toml(
 
     ``tables`` adds TOML tables ([storage], [log], [referrals]…) before [nodes].
     """
-    tls, signing = tls_files(pki, HUB), signing_files(pki, HUB)
     urls = "\n".join(f'{code} = "{url}"' for code, url in sorted(nodes.items()))
     return f"""[hub]
 listen_host = "{HOST}"
@@ -111,16 +85,7 @@ listen_port = {port}
 data_dir = "{data_dir}"
 protocols = "{protocols}"
 
-[tls]
-cert = "{tls.cert}"
-key = "{tls.key}"
-root = "{tls.root}"
-crl = "{tls.crl}"
-
-[signing]
-cert = "{signing.cert}"
-key = "{signing.key}"
-
+{key_tables(pki, HUB)}
 {tables}
 [nodes]
 {urls}
@@ -159,12 +124,18 @@ class ReferralWorld:
     publish_at_start: bool = False
     """Give each node a synthetic catalogue file, published by the node when it starts."""
     down: tuple[AuthorityCode, ...] = ()
-    """Authorities whose node is not started (its port stays closed)."""
+    """Authorities whose node is not started (its port is held but refuses connections)."""
     hub_url: str = ""
     node_urls: dict[AuthorityCode, str] = field(default_factory=dict)
     node_url_override: dict[AuthorityCode, str] = field(default_factory=dict)
     """Where the hub posts for an authority instead of its node (a proxy)."""
+    hub_connections_per_node: int = 8
+    """The hub's outbound connections to each node."""
+    client_connections: int = 8
+    """Each borough client's connections to the hub."""
     _nodes: dict[AuthorityCode, web.AppRunner] = field(default_factory=dict)
+    _held: dict[AuthorityCode, socket.socket] = field(default_factory=dict)
+    """Ports bound for a party that has not started yet (``HUB`` for the hub)."""
     _hub: web.AppRunner | None = None
     _hub_app: web.Application | None = None
     _exchanges: list[HubExchange] = field(default_factory=list)
@@ -179,9 +150,17 @@ class ReferralWorld:
     async def start_nodes(self) -> None:
         """Give every authority a port and start its node (unless it is down)."""
         for code in self.authorities:
-            self.node_urls[code] = f"https://{HOST}:{free_port()}/v1/messages"
+            self._held[code] = hold_port()
+            self.node_urls[code] = message_url(port_of(self._held[code]))
             if code not in self.down:
                 await self.start_node(code)
+
+    def hold_hub_port(self) -> str:
+        """Bind the hub's port now, so that nodes started first can name its URL."""
+        if not self.hub_url:
+            self._held[HUB] = hold_port()
+            self.hub_url = message_url(port_of(self._held[HUB]))
+        return self.hub_url
 
     async def stop(self) -> None:
         """Stop the hub, the nodes and every client."""
@@ -192,9 +171,12 @@ class ReferralWorld:
         await self.stop_hub()
         for code in list(self._nodes):
             await self.stop_node(code)
+        for held in self._held.values():
+            held.close()
+        self._held.clear()
 
     async def start_node(self, code: AuthorityCode) -> None:
-        """Start ``code``'s node on its fixed port."""
+        """Start ``code``'s node on its port (held since ``start_nodes``, or bound again)."""
         port = int(self.node_urls[code].split(":")[2].split("/")[0])
         config = NodeConfig(
             authority=code,
@@ -209,7 +191,7 @@ class ReferralWorld:
             catalogue=self._catalogue_file(code) if self.publish_at_start else None,
         )
         app = build_node_app(config, index=MemoryChildIndex([]), clock=self.clock)
-        self._nodes[code] = await _serve(app, config.tls, port)
+        self._nodes[code] = await self._serve(code, app, config.tls, port)
 
     def _catalogue_file(self, code: AuthorityCode) -> Path:
         path = self.workdir / "nodes" / code / "services.xml"
@@ -222,8 +204,7 @@ class ReferralWorld:
 
     async def start_hub(self) -> None:
         """Build and serve the hub from its data folder (a restart keeps its state and URL)."""
-        if not self.hub_url:
-            self.hub_url = f"https://{HOST}:{free_port()}/v1/messages"
+        self.hold_hub_port()
         config = HubConfig(
             listen_host=HOST,
             listen_port=int(self.hub_url.split(":")[2].split("/")[0]),
@@ -234,11 +215,21 @@ class ReferralWorld:
             protocols_dir=self.protocols,
             referrals=self.settings,
         )
-        delivery: Delivery = HttpsDelivery(client_context(config.tls))
+        delivery: Delivery = HttpsDelivery(
+            client_context(config.tls), connections_per_host=self.hub_connections_per_node
+        )
         if self.wrap_delivery is not None:
             delivery = self.wrap_delivery(delivery)
         self._hub_app = build_hub_app(config, clock=self.clock, delivery=delivery)
-        self._hub = await _serve(self._hub_app, config.tls, config.listen_port)
+        self._hub = await self._serve(HUB, self._hub_app, config.tls, config.listen_port)
+
+    async def _serve(
+        self, party: AuthorityCode, app: web.Application, tls: TlsFiles, port: int
+    ) -> web.AppRunner:
+        held = self._held.pop(party, None)
+        context = server_context(tls)
+        runner, _ = await serve_tls(app, context, sock=held, port=port, shutdown_timeout=1.0)
+        return runner
 
     async def stop_hub(self) -> None:
         """Stop the hub cleanly."""
@@ -264,13 +255,16 @@ class ReferralWorld:
         exchange = HubExchange(
             authority=code,
             node_id=f"{code.lower()}-irt",
-            signer=Signer.from_files(self.pki.signing_key(code), self.pki.signing_cert(code)),
+            signer=party_signer(self.pki, code),
             verifier=EnvelopeVerifier(
                 trust=TrustStore.from_files(self.pki.root_cert, self.pki.crl),
                 clock=clock,
                 replay=ReplayGuard(store=MemorySeenStore(), clock=clock),
             ),
-            delivery=HttpsDelivery(client_context(tls_files(self.pki, code))),
+            delivery=HttpsDelivery(
+                client_context(tls_files(self.pki, code)),
+                connections_per_host=self.client_connections,
+            ),
             hub_url=self.hub_url,
             clock=clock,
         )
@@ -331,13 +325,6 @@ class ScriptedFaults:
 
     async def close(self) -> None:
         await self.inner.close()
-
-
-async def _serve(app: web.Application, tls: TlsFiles, port: int) -> web.AppRunner:
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
-    await runner.setup()
-    await web.TCPSite(runner, HOST, port, ssl_context=server_context(tls)).start()
-    return runner
 
 
 async def wait_until(check: Callable[[], bool], *, timeout: float = 10.0) -> None:

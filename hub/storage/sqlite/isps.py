@@ -6,11 +6,11 @@ databases), replaced atomically; ``hub.policy.store.KeptIsps`` is the interface.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 from hub.errors import InternalError
+from hub.files import UMASK_MODE, write_file
 from hub.identifiers import AuthorityCode
 
 __all__ = ["FolderKeptIsps"]
@@ -34,10 +34,8 @@ class FolderKeptIsps:
     def keep(self, authority: AuthorityCode, data: bytes) -> None:
         """See ``KeptIsps.keep``."""
         target = self.folder / f"{authority}.xml"
-        partial = self.folder / f".{authority}.xml.partial"
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(data)
-            os.replace(partial, target)
+            write_file(target, data, mode=UMASK_MODE, overwrite=True)
         except OSError as exc:
             raise InternalError(f"cannot keep {target.name} in {self.folder}: {exc}") from exc

@@ -5,22 +5,14 @@ from __future__ import annotations
 from datetime import date
 
 from adapters.index.blocking import MAX_NAME_CODES, record_keys, subject_keys
-from adapters.index.fields import LocalId
-from adapters.index.model import ChildRecord, Subject
+from adapters.index.model import Subject
 from adapters.index.normalise import fold, metaphone
+from tests.support.children import child_record, subject_like
 
-CHILD = ChildRecord(
-    local_id=LocalId("C1"),
-    given_names=("Amara",),
-    family_name="Okafor-Smith",
-    other_names=(),
-    birth_date=date(2015, 3, 14),
-    sex="female",
-    postcode="SE15 4QS",
-    address=None,
-    nhs_number="9434765919",
-    upn=None,
-)
+CHILD = child_record(
+    "C1", "Amara", "Okafor-Smith", date(2015, 3, 14),
+    sex="female", postcode="SE15 4QS", nhs_number="9434765919",
+)  # fmt: skip
 
 
 def _shared(subject: Subject) -> set[str]:
@@ -28,13 +20,7 @@ def _shared(subject: Subject) -> set[str]:
 
 
 def _subject(**changes: object) -> Subject:
-    arguments: dict[str, object] = {
-        "given_names": ["Amara"],
-        "family_name": "Okafor-Smith",
-        "birth_date": date(2015, 3, 14),
-    }
-    arguments.update(changes)
-    return Subject.create(**arguments)  # type: ignore[arg-type]
+    return subject_like(CHILD, **changes)
 
 
 def test_an_exact_query_shares_name_year_monthday_and_date_blocks() -> None:

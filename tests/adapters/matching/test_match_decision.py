@@ -7,23 +7,16 @@ from datetime import date
 
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
-from adapters.index.model import ChildRecord, Involvement, Subject
+from adapters.index.model import Involvement, Subject
 from adapters.matching.decision import MATCH_THRESHOLD, REVIEW_THRESHOLD, TRAITS
 from adapters.matching.matcher import find, rank
 from hub.identifiers import upn_check_letter
+from tests.support.children import child_record
 
-JAYDEN = ChildRecord(
-    local_id=LocalId("T1"),
-    given_names=("Jayden",),
-    family_name="Campbell",
-    other_names=(),
-    birth_date=date(2016, 5, 2),
-    sex="male",
-    postcode="SW9 8AB",
-    address="4 Acre Lane",
-    nhs_number="9434765919",
-    upn=None,
-)
+JAYDEN = child_record(
+    "T1", "Jayden", "Campbell", date(2016, 5, 2),
+    postcode="SW9 8AB", address="4 Acre Lane", nhs_number="9434765919",
+)  # fmt: skip
 JADEN = replace(JAYDEN, local_id=LocalId("T2"), given_names=("Jaden",), nhs_number="9434765870")
 STRANGER = replace(
     JAYDEN,

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord, Subject
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.matching.matcher import find
 from adapters.synthetic import corrupted_queries, generate_children, generate_involvements
 from adapters.synthetic.csvfiles import write_csv
+from tests.support.children import child_record
 
 
 def _child(
-    local_id: str, given: str, family: str, born: date, postcode: str, **more: object
+    local_id: str, given: str, family: str, born: date, postcode: str, **more: Any
 ) -> ChildRecord:
-    record = ChildRecord(
-        local_id=LocalId(local_id),
-        given_names=(given,),
-        family_name=family,
-        other_names=(),
-        birth_date=born,
-        sex="male",
-        postcode=postcode,
-        address=None,
-        nhs_number=None,
-        upn=None,
-    )
-    return replace(record, **more)  # type: ignore[arg-type]
+    return child_record(local_id, given, family, born, postcode=postcode, **more)
 
 
 WILLIAM = _child("W", "William", "Okonkwo", date(2014, 3, 18), "SE15 4QS")

@@ -7,7 +7,6 @@ from datetime import date
 
 import pytest
 
-from adapters.index.fields import LocalId
 from adapters.index.frequency import NameFrequencies
 from adapters.index.model import ChildRecord, Subject
 from adapters.matching.scoring import (
@@ -16,29 +15,16 @@ from adapters.matching.scoring import (
     birth_date_agreement,
     score,
 )
+from tests.support.children import child_record, subject_like
 
-RECORD = ChildRecord(
-    local_id=LocalId("C1"),
-    given_names=("William",),
-    family_name="Okafor",
-    other_names=(),
-    birth_date=date(2015, 3, 14),
-    sex="male",
-    postcode="SE15 4QS",
-    address="12 Rye Lane",
-    nhs_number="9434765919",
-    upn=None,
-)
+RECORD = child_record(
+    "C1", "William", "Okafor", date(2015, 3, 14),
+    postcode="SE15 4QS", address="12 Rye Lane", nhs_number="9434765919",
+)  # fmt: skip
 
 
 def _subject(**changes: object) -> Subject:
-    arguments: dict[str, object] = {
-        "given_names": ["William"],
-        "family_name": "Okafor",
-        "birth_date": date(2015, 3, 14),
-    }
-    arguments.update(changes)
-    return Subject.create(**arguments)  # type: ignore[arg-type]
+    return subject_like(RECORD, **changes)
 
 
 def _total(subject: Subject, record: ChildRecord = RECORD) -> float:

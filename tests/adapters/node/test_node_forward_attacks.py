@@ -13,48 +13,32 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
+from datetime import timedelta
 
-import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp import web
 from lxml import etree
 
-from adapters.client.knownto import ChildQuery
-from adapters.config import NodeConfig
-from adapters.index.fields import LocalId
-from adapters.index.memory import MemoryChildIndex
-from adapters.index.model import ChildRecord
-from adapters.node.app import build_node_app
 from hub.clock import SystemClock
-from hub.config import SigningFiles
 from hub.disclosure import KNOWNTO_NS, decision_element
-from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope, read_header
+from hub.envelope import Header, Party, Recipient, build_envelope, read_header
 from hub.identifiers import HUB, AuthorityCode
-from hub.pki.certificates import issue_root
-from hub.pki.issuing import issue_certificate, new_key
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import ROOT_NAME, describe
 from hub.pki.trust import TrustStore
 from hub.policy.decision import Basis, Decision
 from hub.signing import Signer
-from hub.transport.tls import TlsFiles, client_context, server_context
+from hub.transport.tls import server_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 from hub.xmlparse import parse_untrusted
+from tests.support.loopback import message_url, serve_tls
+from tests.support.node_world import error_of, known_to_query, southwark_node
+from tests.support.parties import LAMBETH, SOUTHWARK, TlsSessions, party_signer, tls_files
+from tests.support.pki_builders import look_alike_party
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-HOST = "127.0.0.1"
-LAMBETH = AuthorityCode("E09000022")
-SOUTHWARK = AuthorityCode("E09000028")
 _K = f"{{{KNOWNTO_NS}}}"
-AMARA = ChildQuery(("Amara",), "Okafor", date(2012, 3, 9), nhs_number="9434765919")
-
-
-def _tls(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
-    return TlsFiles(pki.tls_cert(code), pki.tls_key(code), pki.root_cert, pki.crl)
 
 
 def _decision(outcome: str = "permit") -> Decision:
@@ -86,25 +70,17 @@ class Node:
 
     pki: PkiLayout
     url: str
-    workdir: Path
-    _sessions: dict[AuthorityCode, aiohttp.ClientSession] = field(default_factory=dict)
+    sessions: TlsSessions
+    _signers: dict[AuthorityCode, Signer] = field(default_factory=dict)
 
     def signer(self, code: AuthorityCode) -> Signer:
-        return Signer.from_files(self.pki.signing_key(code), self.pki.signing_cert(code))
+        if code not in self._signers:
+            self._signers[code] = party_signer(self.pki, code)
+        return self._signers[code]
 
-    def query(self, signer: Signer | None = None) -> bytes:
-        """Lambeth's signed query about Amara (or one signed by ``signer`` in Lambeth's name)."""
-        header = Header(
-            message_class="KnownToQuery",
-            qualifier="request",
-            sender=Party(LAMBETH),
-            recipients=(Recipient(authority=SOUTHWARK),),
-            created=SystemClock().now(),
-            on_behalf_of=Practitioner("lam-sw-0142", "Social worker", "social-care"),
-            purpose="child-protection-s47",
-            consent="not-required",
-        )
-        return (signer or self.signer(LAMBETH)).sign(build_envelope(header, AMARA.body()))
+    def query(self, signed_with: Signer | None = None) -> bytes:
+        """Lambeth's signed query about Amara (or one signed with another key in Lambeth's name)."""
+        return known_to_query(signed_with or self.signer(LAMBETH))
 
     def forward(
         self,
@@ -135,12 +111,7 @@ class Node:
         return self.signer(signed_by).sign(build_envelope(header, body))
 
     async def post(self, body: bytes, *, tls_as: AuthorityCode = HUB) -> tuple[int, bytes]:
-        if tls_as not in self._sessions:
-            connector = aiohttp.TCPConnector(ssl=client_context(_tls(self.pki, tls_as)))
-            self._sessions[tls_as] = aiohttp.ClientSession(connector=connector)
-        headers = {"Content-Type": "application/xml"}
-        async with self._sessions[tls_as].post(self.url, data=body, headers=headers) as answer:
-            return answer.status, await answer.read()
+        return await self.sessions.post(self.url, body, tls_as=tls_as)
 
     def verify(self, body: bytes) -> VerifiedMessage:
         """``body`` verified as signed by Southwark."""
@@ -151,48 +122,17 @@ class Node:
         return message
 
     def error(self, body: bytes) -> tuple[str, str]:
-        message = self.verify(body)
-        assert message.body.tag == f"{{{ENV_NS}}}Error"
-        return message.body.get("code") or "", message.body.text or ""
-
-    async def close(self) -> None:
-        for session in self._sessions.values():
-            await session.close()
+        return error_of(self.verify(body))
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def node(dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Node]:
     workdir = tmp_path_factory.mktemp("node-attacks")
-    config = NodeConfig(
-        authority=SOUTHWARK,
-        node_id="southwark-irt",
-        listen_host=HOST,
-        listen_port=0,
-        index=workdir / "unused.sqlite",
-        hub_url="https://127.0.0.1:1/v1/messages",
-        tls=_tls(dev_pki, SOUTHWARK),
-        signing=SigningFiles(dev_pki.signing_cert(SOUTHWARK), dev_pki.signing_key(SOUTHWARK)),
-        data_dir=workdir / "node",
-    )
-    amara = ChildRecord(
-        local_id=LocalId("SWK-1"),
-        given_names=("Amara",),
-        family_name="Okafor",
-        other_names=(),
-        birth_date=date(2012, 3, 9),
-        sex="female",
-        postcode=None,
-        address=None,
-        nhs_number="9434765919",
-        upn=None,
-    )
-    runner = web.AppRunner(build_node_app(config, index=MemoryChildIndex([amara])), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, HOST, 0, ssl_context=server_context(config.tls))
-    await site.start()
-    live = Node(dev_pki, f"https://{HOST}:{runner.addresses[0][1]}/v1/messages", workdir)
+    app = southwark_node(dev_pki, workdir)
+    runner, port = await serve_tls(app, server_context(tls_files(dev_pki, SOUTHWARK)))
+    live = Node(dev_pki, message_url(port), TlsSessions(dev_pki))
     yield live
-    await live.close()
+    await live.sessions.close()
     await runner.cleanup()
 
 
@@ -246,21 +186,7 @@ async def test_tampered_original_query_is_signature_invalid(node: Node) -> None:
 
 
 async def test_original_query_signed_under_a_look_alike_root_is_untrusted(node: Node) -> None:
-    now = datetime.now(UTC)
-    attacker_key = new_key()
-    attacker_root = issue_root(
-        attacker_key, not_before=now - timedelta(days=1), not_after=now + timedelta(days=30)
-    )
-    key = new_key()
-    certificate = issue_certificate(
-        attacker_root,
-        attacker_key,
-        party=LAMBETH,
-        kind="signing",
-        public_key=key.public_key(),
-        not_before=now - timedelta(days=1),
-        not_after=now + timedelta(days=30),
-    )
+    key, certificate = look_alike_party(kind="signing")
     forged = node.query(Signer(key=key, chain=(certificate,)))
     status, body = await node.post(node.forward(forged))
     assert status == 403

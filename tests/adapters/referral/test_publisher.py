@@ -10,15 +10,9 @@ import pytest
 from adapters.referral.publisher import load_catalogue
 from hub.errors import SchemaInvalid
 from hub.pki.layout import PkiLayout
+from tests.support.parties import CROYDON, LAMBETH, SOUTHWARK
 from tests.support.paths import ASSETS
-from tests.support.referral_world import (
-    CROYDON,
-    LAMBETH,
-    SOUTHWARK,
-    ReferralWorld,
-    free_port,
-    wait_until,
-)
+from tests.support.referral_world import ReferralWorld, wait_until
 
 NOW = datetime(2026, 11, 24, 9, 0, tzinfo=UTC)
 
@@ -30,7 +24,7 @@ async def test_nodes_started_before_the_hub_publish_once_it_is_up(
         dev_pki, signed_protocols, tmp_path, authorities=(LAMBETH, SOUTHWARK, CROYDON),
         publish_at_start=True,
     )  # fmt: skip
-    world.hub_url = f"https://127.0.0.1:{free_port()}/v1/messages"  # nodes name it at start
+    world.hold_hub_port()  # nodes name the hub's URL at start
     try:
         await world.start_nodes()  # the hub is not there yet: connections are refused
         await world.start_hub()

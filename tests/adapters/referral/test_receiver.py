@@ -24,16 +24,9 @@ from hub.signing import Signer
 from hub.transport.delivery import HttpsDelivery
 from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
+from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK, tls_files
 from tests.support.paths import ASSETS
-from tests.support.referral_world import (
-    CROYDON,
-    LAMBETH,
-    SOCIAL_WORKER,
-    SOUTHWARK,
-    ReferralWorld,
-    camhs_referral,
-    tls_files,
-)
+from tests.support.referral_world import ReferralWorld, camhs_referral
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 _R = f"{{{REFERRAL_NS}}}"

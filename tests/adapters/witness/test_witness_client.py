@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from adapters.witness.client import (
     WitnessClient,
     WitnessStateFile,
 )
-from adapters.witness.cosigning import Witness
+from adapters.witness.cosigning import Witness, WitnessState
 from hub.clock import FixedClock
 from hub.errors import RecipientUnavailable
 from hub.log.checkpointer import Checkpointer
@@ -102,20 +103,56 @@ def _client(
     return client, alarms
 
 
-async def test_an_honest_log_is_cosigned_as_it_grows(
+@dataclass
+class Witnessing:
+    """One test's hub logs, served over HTTP, and the borough's witness client of them."""
+
+    folder: Path
+    serve: Serve
+    log_signer: NoteSigner
+    witness_signer: NoteSigner
+    messages: list[tuple[LogEntry, bytes]]
+
+    @property
+    def state(self) -> Path:
+        """The witness's state file."""
+        return self.folder / "w.json"
+
+    def state_size(self) -> int:
+        return int(json.loads(self.state.read_text())["size"])
+
+    def log(
+        self, name: str, items: list[tuple[LogEntry, bytes]], *, signer: NoteSigner | None = None
+    ) -> tuple[MessageLog, Checkpointer]:
+        """A hub log of ``items`` with a checkpoint signed by ``signer`` (the log key)."""
+        return _log(self.folder / name, signer or self.log_signer, items)
+
+    def client(self, fetch: LogFetch) -> tuple[WitnessClient, _Alarms]:
+        """The witness client reading through ``fetch``, and its alarms."""
+        return _client(fetch, self.state, self.log_signer, self.witness_signer)
+
+
+@pytest.fixture
+def witnessing(
     tmp_path: Path,
     serve: Serve,
     log_signer: NoteSigner,
     witness_signer: NoteSigner,
     messages: list[tuple[LogEntry, bytes]],
+) -> Witnessing:
+    return Witnessing(tmp_path, serve, log_signer, witness_signer, messages)
+
+
+async def test_an_honest_log_is_cosigned_as_it_grows(
+    witnessing: Witnessing,
 ) -> None:
-    log, checkpointer = _log(tmp_path / "hub", log_signer, messages[:3])
-    client, alarms = _client(await serve(log), tmp_path / "w.json", log_signer, witness_signer)
+    log, checkpointer = witnessing.log("hub", witnessing.messages[:3])
+    client, alarms = witnessing.client(await witnessing.serve(log))
     assert await client.witness_once() == 3
-    assert [c.witness for c in log.cosignatures(3)] == [witness_signer.name]
-    assert json.loads((tmp_path / "w.json").read_text())["size"] == 3
+    assert [c.witness for c in log.cosignatures(3)] == [witnessing.witness_signer.name]
+    assert witnessing.state_size() == 3
     assert await client.witness_once() is None
-    log.append_many(messages[3:10])
+    log.append_many(witnessing.messages[3:10])
     checkpointer.sign_now()
     assert await client.witness_once() == 10
     assert len(log.cosignatures(10)) == 1
@@ -128,20 +165,16 @@ async def test_an_honest_log_is_cosigned_as_it_grows(
     [(3, "log has forked"), (5, "not proven to extend the accepted size 3")],
 )
 async def test_a_forked_checkpoint_raises_the_alarm_and_is_never_cosigned(
-    tmp_path: Path,
-    serve: Serve,
-    log_signer: NoteSigner,
-    witness_signer: NoteSigner,
-    messages: list[tuple[LogEntry, bytes]],
+    witnessing: Witnessing,
     fork_size: int,
     reason: str,
 ) -> None:
-    honest, _ = _log(tmp_path / "hub", log_signer, messages[:3])
-    client, alarms = _client(await serve(honest), tmp_path / "w.json", log_signer, witness_signer)
+    honest, _ = witnessing.log("hub", witnessing.messages[:3])
+    client, alarms = witnessing.client(await witnessing.serve(honest))
     assert await client.witness_once() == 3
     # The same hub key signs a different history: leaves in another order.
-    forked, _ = _log(tmp_path / "fork", log_signer, messages[fork_size - 1 :: -1][:fork_size])
-    client.fetch = await serve(forked)
+    forked, _ = witnessing.log("fork", witnessing.messages[fork_size - 1 :: -1][:fork_size])
+    client.fetch = await witnessing.serve(forked)
     with pytest.raises(CheckpointInconsistent, match=reason):
         await client.witness_once()
     assert client.alarm
@@ -149,43 +182,35 @@ async def test_a_forked_checkpoint_raises_the_alarm_and_is_never_cosigned(
     assert reason in client.alarm_reason
     assert alarms.count() == 1
     assert forked.cosignatures(fork_size) == []
-    assert json.loads((tmp_path / "w.json").read_text())["size"] == 3
+    assert witnessing.state_size() == 3
     client.clear_alarm()
     assert not client.alarm
 
 
 async def test_a_rolled_back_log_raises_the_alarm(
-    tmp_path: Path,
-    serve: Serve,
-    log_signer: NoteSigner,
-    witness_signer: NoteSigner,
-    messages: list[tuple[LogEntry, bytes]],
+    witnessing: Witnessing,
 ) -> None:
-    grown, _ = _log(tmp_path / "hub", log_signer, messages[:6])
-    client, alarms = _client(await serve(grown), tmp_path / "w.json", log_signer, witness_signer)
+    grown, _ = witnessing.log("hub", witnessing.messages[:6])
+    client, alarms = witnessing.client(await witnessing.serve(grown))
     assert await client.witness_once() == 6
-    truncated, _ = _log(tmp_path / "truncated", log_signer, messages[:4])
-    client.fetch = await serve(truncated)
+    truncated, _ = witnessing.log("truncated", witnessing.messages[:4])
+    client.fetch = await witnessing.serve(truncated)
     with pytest.raises(CheckpointInconsistent, match="rolls back the log from size 6"):
         await client.witness_once()
     assert alarms.count() == 1
 
 
 async def test_a_checkpoint_with_a_forged_log_signature_raises_the_alarm(
-    tmp_path: Path,
-    serve: Serve,
-    log_signer: NoteSigner,
-    witness_signer: NoteSigner,
-    messages: list[tuple[LogEntry, bytes]],
+    witnessing: Witnessing,
 ) -> None:
-    impostor = NoteSigner.from_key_text(generate_log_key(log_signer.name)[0])
-    forged, _ = _log(tmp_path / "hub", impostor, messages[:3])
-    client, alarms = _client(await serve(forged), tmp_path / "w.json", log_signer, witness_signer)
+    impostor = NoteSigner.from_key_text(generate_log_key(witnessing.log_signer.name)[0])
+    forged, _ = witnessing.log("hub", witnessing.messages[:3], signer=impostor)
+    client, alarms = witnessing.client(await witnessing.serve(forged))
     with pytest.raises(NoteSignatureInvalid, match="no signature by the log key"):
         await client.witness_once()
     assert client.alarm
     assert alarms.count() == 1
-    assert not (tmp_path / "w.json").exists()
+    assert not witnessing.state.exists()
 
 
 @dataclass
@@ -209,17 +234,13 @@ class _LyingProofs:
 
 
 async def test_a_consistency_proof_that_does_not_verify_raises_the_alarm(
-    tmp_path: Path,
-    serve: Serve,
-    log_signer: NoteSigner,
-    witness_signer: NoteSigner,
-    messages: list[tuple[LogEntry, bytes]],
+    witnessing: Witnessing,
 ) -> None:
-    log, checkpointer = _log(tmp_path / "hub", log_signer, messages[:3])
-    fetch = await serve(log)
-    client, alarms = _client(fetch, tmp_path / "w.json", log_signer, witness_signer)
+    log, checkpointer = witnessing.log("hub", witnessing.messages[:3])
+    fetch = await witnessing.serve(log)
+    client, alarms = witnessing.client(fetch)
     assert await client.witness_once() == 3
-    log.append_many(messages[3:7])
+    log.append_many(witnessing.messages[3:7])
     checkpointer.sign_now()
     client.fetch = _LyingProofs(fetch)
     with pytest.raises(CheckpointInconsistent, match="is not proven to extend"):
@@ -249,3 +270,22 @@ def test_the_state_file_is_checked_when_loaded(tmp_path: Path) -> None:
     path.write_text(json.dumps({"origin": "other.example", "size": 1, "root_hash": "AA=="}))
     with pytest.raises(LogStoreError, match=r"is for log 'other\.example'"):
         WitnessStateFile(path).load("log.example")
+
+
+def test_a_state_that_cannot_be_written_leaves_the_last_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "w.json"
+    state_file = WitnessStateFile(path)
+    first = WitnessState.first("log.example")
+    state_file.save(first)
+
+    def full_disk(_descriptor: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    with pytest.raises(LogStoreError, match=r"cannot write witness state .*No space left"):
+        state_file.save(replace(first, size=7))
+    monkeypatch.undo()
+    assert state_file.load("log.example") == first
+    assert [p.name for p in tmp_path.iterdir()] == ["w.json"]

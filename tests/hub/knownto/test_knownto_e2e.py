@@ -10,12 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import io
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import aiohttp
 import pytest
 import pytest_asyncio
 from click.testing import CliRunner
@@ -24,25 +22,27 @@ from lxml import etree
 from adapters.client.knownto import ChildQuery, KnownToClient
 from hub.clock import SystemClock
 from hub.endpoint import ENDPOINT_KEY
-from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
+from hub.envelope import Header, Party, Recipient, build_envelope
 from hub.identifiers import HUB, AuthorityCode
 from hub.log.routes import LOG_KEY
 from hub.pki.trust import TrustStore
-from hub.signing import Signer
-from hub.transport.tls import TlsFiles, client_context
 from hub.verify import EnvelopeVerifier
 from irthub.cli import main
 from irthub.demo.scenario import DOWN, QUERIES, SLOW
 from irthub.demo.world import DemoOptions, DemoWorld, prepare
+from tests.support.parties import (
+    CROYDON,
+    LAMBETH,
+    SOCIAL_WORKER,
+    SOUTHWARK,
+    TlsSessions,
+    party_signer,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LAMBETH = AuthorityCode("E09000022")
-SOUTHWARK = AuthorityCode("E09000028")
-CROYDON = AuthorityCode("E09000008")
 LEWISHAM = AuthorityCode("E09000023")
 DEADLINE = 2.0
-SOCIAL_WORKER = Practitioner("lam-sw-0142", "Social worker", "social-care")
 AMARA, UNKNOWN, AMBIGUOUS = (q.child for q in QUERIES)
 
 
@@ -269,7 +269,9 @@ async def test_unknown_recipient(world: DemoWorld, options: DemoOptions) -> None
 
 async def test_health_metrics_and_directory(world: DemoWorld, options: DemoOptions) -> None:
     base = world.hub_url.removesuffix("/v1/messages")
-    async with _session(options, LAMBETH) as session:
+    sessions = TlsSessions(options.pki)
+    session = sessions.session(LAMBETH)
+    try:
         async with session.get(base + "/healthz") as response:
             assert response.status == 200
             assert (await response.json())["status"] == "ok"
@@ -283,6 +285,8 @@ async def test_health_metrics_and_directory(world: DemoWorld, options: DemoOptio
             ).verify_envelope(await response.read())
             assert directory.document.signer == HUB
             assert len(directory.body.findall("{urn:lcpc:irt:directory:1}Authority")) == 33
+    finally:
+        await sessions.close()
 
 
 # ---------------------------------------------------------------- helpers
@@ -306,8 +310,7 @@ def _signed_query(
         purpose="child-protection-s47",
         consent="not-required",
     )
-    signer = Signer.from_files(options.pki.signing_key(LAMBETH), options.pki.signing_cert(LAMBETH))
-    return signer.sign(build_envelope(header, child.body()))
+    return party_signer(options.pki, LAMBETH).sign(build_envelope(header, child.body()))
 
 
 async def _raw_query(
@@ -318,26 +321,14 @@ async def _raw_query(
     return body
 
 
-def _session(options: DemoOptions, authority: AuthorityCode) -> aiohttp.ClientSession:
-    files = TlsFiles(
-        cert=options.pki.tls_cert(authority),
-        key=options.pki.tls_key(authority),
-        root=options.pki.root_cert,
-    )
-    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_context(files)))
-
-
 async def _post(
     world: DemoWorld, options: DemoOptions, data: bytes, *, tls_as: AuthorityCode = LAMBETH
 ) -> tuple[int, bytes]:
-    # A file-like body: aiohttp warns about large raw bytes.
-    async with (
-        _session(options, tls_as) as session,
-        session.post(
-            world.hub_url, data=io.BytesIO(data), headers={"Content-Type": "application/xml"}
-        ) as response,
-    ):
-        return response.status, await response.read()
+    sessions = TlsSessions(options.pki)
+    try:
+        return await sessions.post(world.hub_url, data, tls_as=tls_as)
+    finally:
+        await sessions.close()
 
 
 def _verified_error(options: DemoOptions, body: bytes) -> etree._Element:

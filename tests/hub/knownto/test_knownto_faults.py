@@ -20,17 +20,18 @@ from lxml import etree
 from adapters.client.knownto import ChildQuery, KnownToClient
 from adapters.config import NodeConfig
 from hub.app.build import build_hub_app
-from hub.config import HubConfig, Limits, SigningFiles
+from hub.config import HubConfig, Limits
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope, read_header
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.layout import PkiLayout
 from hub.signing import Signer
 from hub.transport.tls import TlsFiles, server_context
 from hub.xmlparse import parse_untrusted
+from tests.support.loopback import HOST, message_url, serve_tls
+from tests.support.parties import LAMBETH, party_signer, signing_files, tls_files
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-LAMBETH = AuthorityCode("E09000022")
 GARBAGE = AuthorityCode("E09000028")  # Southwark
 ERROR_PAGE = AuthorityCode("E09000008")  # Croydon
 IMPOSTOR = AuthorityCode("E09000023")  # Lewisham, answering with Merton's key
@@ -39,14 +40,6 @@ MERTON = AuthorityCode("E09000024")
 CHILD = ChildQuery(("Amara",), "Okafor", None, nhs_number="9434765919", level="existence")
 
 Answer = Callable[[bytes], Awaitable[web.Response]]
-
-
-def _tls(layout: PkiLayout, code: AuthorityCode) -> TlsFiles:
-    return TlsFiles(layout.tls_cert(code), layout.tls_key(code), layout.root_cert, layout.crl)
-
-
-def _signer(layout: PkiLayout, code: AuthorityCode) -> Signer:
-    return Signer.from_files(layout.signing_key(code), layout.signing_cert(code))
 
 
 def _response(signer: Signer, forward: bytes, *, sender: AuthorityCode, body: bytes) -> bytes:
@@ -89,11 +82,13 @@ class Faulty:
             return web.Response(status=500, text="<html>Internal Server Error</html>")
 
         async def impostor(forward: bytes) -> web.Response:
-            body = _response(_signer(self.layout, MERTON), forward, sender=MERTON, body=_NOT_KNOWN)
+            body = _response(
+                party_signer(self.layout, MERTON), forward, sender=MERTON, body=_NOT_KNOWN
+            )
             return web.Response(body=body, content_type="application/xml")
 
         async def oversharer(forward: bytes) -> web.Response:
-            signer = _signer(self.layout, OVERSHARER)
+            signer = party_signer(self.layout, OVERSHARER)
             body = _response(signer, forward, sender=OVERSHARER, body=_OVERSHARED)
             return web.Response(body=body, content_type="application/xml")
 
@@ -106,11 +101,8 @@ class Faulty:
 
 
 async def _serve(app: web.Application, tls: TlsFiles) -> tuple[web.AppRunner, str]:
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=server_context(tls))
-    await site.start()
-    return runner, f"https://127.0.0.1:{runner.addresses[0][1]}/v1/messages"
+    runner, port = await serve_tls(app, server_context(tls))
+    return runner, message_url(port)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -126,15 +118,15 @@ async def client(
 
         app = web.Application()
         app.router.add_post("/v1/messages", route)
-        runner, urls[code] = await _serve(app, _tls(dev_pki, code))
+        runner, urls[code] = await _serve(app, tls_files(dev_pki, code))
         runners.append(runner)
     state: Path = tmp_path_factory.mktemp("hub")
     config = HubConfig(
-        listen_host="127.0.0.1",
+        listen_host=HOST,
         listen_port=0,
         data_dir=state,
-        tls=_tls(dev_pki, HUB),
-        signing=SigningFiles(dev_pki.signing_cert(HUB), dev_pki.signing_key(HUB)),
+        tls=tls_files(dev_pki, HUB),
+        signing=signing_files(dev_pki, HUB),
         limits=Limits(query_deadline_seconds=3.0),
         node_urls=urls,
         protocols_dir=signed_protocols,
@@ -144,12 +136,12 @@ async def client(
     node = NodeConfig(
         authority=LAMBETH,
         node_id="lambeth-irt",
-        listen_host="127.0.0.1",
+        listen_host=HOST,
         listen_port=0,
         index=state / "unused.sqlite",
         hub_url=hub_url,
-        tls=_tls(dev_pki, LAMBETH),
-        signing=SigningFiles(dev_pki.signing_cert(LAMBETH), dev_pki.signing_key(LAMBETH)),
+        tls=tls_files(dev_pki, LAMBETH),
+        signing=signing_files(dev_pki, LAMBETH),
         data_dir=state,
     )
     known_to = KnownToClient.from_node_config(node)

@@ -38,6 +38,7 @@ from hub.policy.signed import SignedIspReader
 from hub.signing import Signer
 from hub.verify import DocumentVerifier
 from tests.support.isp_builders import TODAY, asker, build_isp, build_rule
+from tests.support.parties import party_signer
 from tests.support.paths import BODIES
 
 LAMBETH, SOUTHWARK = AuthorityCode("E09000022"), AuthorityCode("E09000028")
@@ -235,7 +236,7 @@ def own_pki(tmp_path_factory: pytest.TempPathFactory) -> PkiLayout:
 def test_signature_by_a_revoked_certificate_is_refused(
     own_pki: PkiLayout, directory: Directory
 ) -> None:
-    signer = Signer.from_files(own_pki.signing_key(LAMBETH), own_pki.signing_cert(LAMBETH))
+    signer = party_signer(own_pki, LAMBETH)
     signed = sign(lambeth(), signer)
     before = engine_for(TrustStore.from_files(own_pki.root_cert, own_pki.crl), directory)
     assert before.install(signed, source=SOURCE).authority == LAMBETH

@@ -23,16 +23,8 @@ from hub.pki.layout import PkiLayout
 from hub.referral.settings import ReferralSettings
 from hub.referral.store import Outgoing, ReferralRecord
 from hub.transport.delivery import Delivery
-from tests.support.referral_world import (
-    CROYDON,
-    LAMBETH,
-    SOCIAL_WORKER,
-    SOUTHWARK,
-    ReferralWorld,
-    ScriptedFaults,
-    camhs_referral,
-    wait_until,
-)
+from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK
+from tests.support.referral_world import ReferralWorld, ScriptedFaults, camhs_referral, wait_until
 
 PURPOSE = "child-in-need-s17"
 FAST = ReferralSettings(

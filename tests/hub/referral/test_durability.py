@@ -15,12 +15,8 @@ random and restarted from its data folder. At the end:
 from __future__ import annotations
 
 import asyncio
-import os
 import random
-import signal
 import sqlite3
-import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,17 +30,10 @@ from hub.identifiers import HUB, AuthorityCode
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.verify import EnvelopeVerifier
-from tests.support.referral_world import (
-    CROYDON,
-    LAMBETH,
-    SOCIAL_WORKER,
-    SOUTHWARK,
-    ReferralWorld,
-    camhs_referral,
-    free_port,
-    hub_toml,
-    wait_until,
-)
+from tests.support.hub_process import HubProcess
+from tests.support.loopback import free_port, message_url
+from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK
+from tests.support.referral_world import ReferralWorld, camhs_referral, hub_toml, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="module")]
 
@@ -53,39 +42,6 @@ MIN_REFERRALS = 32
 MAX_REFERRALS = 400
 KILLS = 3
 PURPOSE = "child-in-need-s17"
-
-
-class HubProcess:
-    """``irthub hub run`` in a child process, killed and restarted at will."""
-
-    def __init__(self, config: Path, log: Path) -> None:
-        self.config = config
-        self.log = log
-        self.process: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    async def start(self) -> None:
-        self.starts += 1
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
-                 "--config", str(self.config)],
-                stdout=log,
-                stderr=log,
-            )  # fmt: skip
-        await wait_until(
-            lambda: self.log.read_text().count("listening on") >= self.starts, timeout=30
-        )
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -97,8 +53,8 @@ async def world(
         dev_pki, signed_protocols, workdir, authorities=(LAMBETH, SOUTHWARK, CROYDON)
     )
     await nodes.start_nodes()
-    port = free_port()
-    nodes.hub_url = f"https://127.0.0.1:{port}/v1/messages"
+    port = free_port()  # the hub is a process that binds its own port
+    nodes.hub_url = message_url(port)
     config = workdir / "hub.toml"
     config.write_text(
         hub_toml(dev_pki, signed_protocols, workdir / "hub-data", port, nodes.node_urls,

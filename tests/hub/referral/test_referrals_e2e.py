@@ -28,17 +28,8 @@ from hub.referral.messages import Contact, StatusUpdate
 from hub.referral.settings import ReferralSettings
 from hub.services.search import ServiceQuery
 from hub.verify import EnvelopeVerifier
-from tests.support.referral_world import (
-    AMARA,
-    CROYDON,
-    LAMBETH,
-    SOCIAL_WORKER,
-    SOUTHWARK,
-    SUTTON,
-    ReferralWorld,
-    camhs_referral,
-    wait_until,
-)
+from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK, SUTTON
+from tests.support.referral_world import AMARA, ReferralWorld, camhs_referral, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 

@@ -18,8 +18,6 @@ killed while referrals are being accepted and delivered. At the end:
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -40,17 +38,10 @@ from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.verify import EnvelopeVerifier
-from tests.support.referral_world import (
-    CROYDON,
-    LAMBETH,
-    SOCIAL_WORKER,
-    SOUTHWARK,
-    ReferralWorld,
-    camhs_referral,
-    free_port,
-    hub_toml,
-    wait_until,
-)
+from tests.support.hub_process import HubProcess
+from tests.support.loopback import free_port, message_url
+from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK
+from tests.support.referral_world import ReferralWorld, camhs_referral, hub_toml, wait_until
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -58,39 +49,6 @@ REFERRALS = 48
 IN_FLIGHT = 8
 PURPOSE = "child-in-need-s17"
 TARGETS = {SOUTHWARK: "southwark-camhs", CROYDON: "croydon-camhs"}
-
-
-class HubProcess:
-    """``irthub hub run`` in a child process."""
-
-    def __init__(self, name: str, config: Path, log: Path, url: str) -> None:
-        self.name, self.config, self.log, self.url = name, config, log, url
-        self.process: subprocess.Popen[bytes] | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
-                 "--config", str(self.config)],
-                stdout=log,
-                stderr=log,
-            )  # fmt: skip
-        await wait_until(lambda: "listening on" in self.log.read_text(), timeout=30)
-
-    @property
-    def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def kill(self) -> None:
-        assert self.process is not None
-        os.kill(self.process.pid, signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self) -> None:
-        if self.alive:
-            assert self.process is not None
-            self.process.terminate()
-            self.process.wait(timeout=20)
 
 
 @dataclass
@@ -106,7 +64,8 @@ async def cluster(
     dev_pki: PkiLayout, signed_protocols: Path, tmp_path: Path, pg_dsn: str
 ) -> AsyncIterator[Cluster]:
     keys = write_key_pair(tmp_path / "log-key", DEFAULT_LOG_ORIGIN)
-    urls = [f"https://127.0.0.1:{free_port()}/v1/messages" for _ in range(2)]
+    # Each hub is a process that binds its own port.
+    urls = [message_url(free_port()) for _ in range(2)]
     nodes = ReferralWorld(dev_pki, signed_protocols, tmp_path, authorities=(LAMBETH, *TARGETS))
     nodes.hub_url = urls[0]
     await nodes.start_nodes()
@@ -118,7 +77,7 @@ async def cluster(
             hub_toml(dev_pki, signed_protocols, tmp_path / f"hub-{name}", port, nodes.node_urls,
                      tables=_hub_tables(name, pg_dsn, keys.signer))
         )  # fmt: skip
-        hubs.append(HubProcess(name, config, tmp_path / f"hub-{name}.log", url))
+        hubs.append(HubProcess(config, tmp_path / f"hub-{name}.log", url))
     await asyncio.gather(*(hub.start() for hub in hubs))
     await nodes.publish_catalogues(list(TARGETS))  # through hub A only
     yield Cluster(nodes, hubs, pg_dsn, keys.verifier)

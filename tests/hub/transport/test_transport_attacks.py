@@ -19,25 +19,21 @@ import gzip
 import logging
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 import pytest
-import pytest_asyncio
 
 from hub.endpoint import BODY_LATENCY_SECONDS, MIN_BODY_BYTES_PER_SECOND
-from hub.pki.layout import PkiLayout
 from tests.support.attack_world import (
-    CROYDON,
-    HOST,
-    LAMBETH,
     MAX_MESSAGE_BYTES,
     CertPair,
     LiveHub,
     close_quietly,
     read_answer,
     request_head,
-    running_hub,
 )
+from tests.support.loopback import HOST
+from tests.support.parties import CROYDON, LAMBETH
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,14 +41,6 @@ XML = "application/xml"
 BODY_SECONDS = BODY_LATENCY_SECONDS + MAX_MESSAGE_BYTES / MIN_BODY_BYTES_PER_SECOND
 Build = Callable[[bytes], bytes]
 """Builds the raw request of an attack around a fresh, valid signed query."""
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def hub(
-    dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LiveHub]:
-    async with running_hub(dev_pki, tmp_path_factory.mktemp("transport-attacks")) as live:
-        yield live
 
 
 def _post(query: bytes, **headers: str) -> bytes:

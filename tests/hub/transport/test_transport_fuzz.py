@@ -9,17 +9,15 @@ answers a valid query and has counted no ``internal-error``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
-import pytest_asyncio
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.errors import CODES
-from hub.pki.layout import PkiLayout
-from tests.support.attack_world import LiveHub, running_hub
+from tests.support.attack_world import LiveHub
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -111,14 +109,6 @@ def _apply_all(mutations: list[_Mutation], envelope: bytes) -> bytes:
     for mutation in mutations:
         envelope = mutation.apply(envelope)
     return envelope
-
-
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def hub(
-    dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[LiveHub]:
-    async with running_hub(dev_pki, tmp_path_factory.mktemp("transport-fuzz")) as live:
-        yield live
 
 
 @pytest.fixture(scope="module")

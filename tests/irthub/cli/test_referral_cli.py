@@ -18,14 +18,8 @@ from click.testing import CliRunner, Result
 from hub.identifiers import AuthorityCode
 from hub.pki.layout import PkiLayout
 from irthub.cli import main
-from tests.support.referral_world import (
-    LAMBETH,
-    SOUTHWARK,
-    ReferralWorld,
-    signing_files,
-    tls_files,
-    wait_until,
-)
+from tests.support.parties import LAMBETH, SOUTHWARK, key_tables
+from tests.support.referral_world import ReferralWorld, wait_until
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -45,7 +39,6 @@ async def world(
 
 def _config(world: ReferralWorld, code: AuthorityCode) -> Path:
     """The borough's node TOML, pointing at the running hub and the node's data folder."""
-    tls, signing = tls_files(world.pki, code), signing_files(world.pki, code)
     path = world.workdir / f"{code}.toml"
     path.write_text(
         f"""[node]
@@ -56,16 +49,7 @@ index = "unused.sqlite"
 hub_url = "{world.hub_url}"
 data_dir = "{world.workdir / "nodes" / code}"
 
-[tls]
-cert = "{tls.cert}"
-key = "{tls.key}"
-root = "{tls.root}"
-crl = "{tls.crl}"
-
-[signing]
-cert = "{signing.cert}"
-key = "{signing.key}"
-"""
+{key_tables(world.pki, code)}"""
     )
     return path
 
