@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -95,7 +95,7 @@ def hub_toml(
     protocols: Path,
     data_dir: Path,
     port: int,
-    nodes: dict[str, str],
+    nodes: Mapping[AuthorityCode, str],
     *,
     tables: str = "",
 ) -> str:

@@ -35,7 +35,7 @@ def test_registry_records_every_certificate_written(dev_pki: PkiLayout) -> None:
     assert root.fingerprint == _cert(dev_pki.root_cert).fingerprint(hashes.SHA256()).hex()
     for code in PARTIES:
         for kind in ("signing", "tls"):
-            cert = _cert(dev_pki.cert(code, kind))  # type: ignore[arg-type]
+            cert = _cert(dev_pki.cert(code, kind))
             record = registry.find(cert.serial_number)
             assert record is not None, (code, kind)
             assert (record.kind, record.authority) == (kind, code)

@@ -180,7 +180,7 @@ def test_lower_level_rule_adds_no_categories(
         source="l",
     )
     decision = ask(engine)
-    assert (decision.level, decision.categories) == ("details", {"identity"})
+    assert (decision.level, decision.categories) == ("details", frozenset({"identity"}))
     assert decision.basis[1].rule_ids == ("high",)
 
 

@@ -84,6 +84,11 @@ def _state(world: ReferralWorld, referral_id: MessageId) -> str | None:
     return stored.state if stored else None
 
 
+def _reaches(world: ReferralWorld, referral_id: MessageId, state: str) -> Callable[[], bool]:
+    """A check for ``wait_until``: the hub holds ``referral_id`` in ``state``."""
+    return lambda: _state(world, referral_id) == state
+
+
 def _injecting(made: list[ScriptedFaults]) -> Callable[[Delivery], Delivery]:
     def wrap(inner: Delivery) -> Delivery:
         made.append(ScriptedFaults(inner))
@@ -164,7 +169,9 @@ class _FullDisk:
 async def test_database_failure_is_a_clear_error_and_no_receipt(make_world: WorldFactory) -> None:
     world = await _started(make_world())
     disk = _FullDisk(world.hub.store)
-    handlers = cast(dict[str, Handler], world._hub_app[SERVICE_KEY].handlers)  # type: ignore[index]
+    assert world._hub_app is not None
+    # The service's handlers are a read-only Mapping; this test swaps one in place.
+    handlers = cast(dict[str, Handler], world._hub_app[SERVICE_KEY].handlers)
     handlers["Referral"] = replace(world.hub.broker, referrals=disk).handle_referral
     client = world.referrals(LAMBETH)
     prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
@@ -186,7 +193,7 @@ async def test_a_restarted_hub_delivers_what_it_acknowledged(make_world: WorldFa
     await world.start_node(SOUTHWARK)
     await world.start_hub()
     for referral in prepared:
-        await wait_until(lambda r=referral: _state(world, r.message_id) == "delivered")
+        await wait_until(_reaches(world, referral.message_id, "delivered"))
     received = {r.referral_id for r in world.node_store(SOUTHWARK).received()}
     assert received == {r.message_id for r in prepared}
 

@@ -18,6 +18,7 @@ import pytest_asyncio
 from lxml import etree
 
 from adapters.client.exchange import Signed
+from adapters.client.referrals import ReferralClient
 from adapters.synthetic.catalogues import demo_catalogue
 from hub.envelope import Practitioner
 from hub.errors import DuplicateMessage, IrtError
@@ -195,14 +196,14 @@ async def test_same_message_id_with_other_bytes_is_a_duplicate(world: ReferralWo
         await client.submit(forged)
 
 
-def _with_message_id(raw: bytes, message_id: str, client: object) -> bytes:
+def _with_message_id(raw: bytes, message_id: str, client: ReferralClient) -> bytes:
     """Re-sign ``raw`` with its MessageID replaced (a sender reusing an ID)."""
     root = etree.fromstring(raw)
-    root.find(
-        "{urn:lcpc:irt:envelope:1}Header/{urn:lcpc:irt:envelope:1}MessageID"
-    ).text = message_id
+    field = root.find("{urn:lcpc:irt:envelope:1}Header/{urn:lcpc:irt:envelope:1}MessageID")
+    assert field is not None
+    field.text = message_id
     root.remove(root[-1])
-    return client.exchange.signer.sign(root)  # type: ignore[attr-defined, no-any-return]
+    return client.exchange.signer.sign(root)
 
 
 # ------------------------------------------------------------ refusals
