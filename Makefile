@@ -45,7 +45,7 @@ test: install-check
 check: lint types test
 
 bench: install-check
-	@for script in bench/*.py; do echo "== $$script"; $(BIN)/python $$script; done
+	@for script in bench/[!_]*.py; do echo "== $$script"; $(BIN)/python $$script; done
 
 constraints: install-check
 	@{ sed -n '1,2p' $(CONSTRAINTS); $(BIN)/pip freeze --exclude-editable; } > $(CONSTRAINTS).new

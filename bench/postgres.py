@@ -31,8 +31,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -76,7 +77,7 @@ poll_seconds = 0.05
 """
 
 
-async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
+async def _pace(work: Sequence[Callable[[], Awaitable[object]]], concurrency: int) -> float:
     queue = list(reversed(work))
     started = time.perf_counter()
 
@@ -86,6 +87,11 @@ async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return time.perf_counter() - started
+
+
+def _logged(path: Path, text: str) -> Callable[[], bool]:
+    """A check for ``wait_until``: ``text`` has appeared in the file at ``path``."""
+    return lambda: text in path.read_text()
 
 
 async def _create_database(server: str, name: str) -> str:
@@ -136,7 +142,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
                 processes.append(subprocess.Popen(
                     [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
                      "--config", str(config)], stdout=out, stderr=out))  # fmt: skip
-            await wait_until(lambda log=log: "listening on" in log.read_text(), timeout=60)
+            await wait_until(_logged(log, "listening on"), timeout=60)
         world.hub_url = urls[0]
         await world.publish_catalogues(list(TARGETS))
         await asyncio.sleep(1.0 if hubs > 1 else 0)  # the others reload the catalogues
@@ -157,7 +163,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
             except IrtError as error:
                 failures.append(error.code)
 
-        asks = [lambda c=knownto[n % hubs]: ask(c) for n in range(args.queries)]
+        asks = [partial(ask, knownto[n % hubs]) for n in range(args.queries)]
         knownto_seconds = await _pace(asks, args.concurrency)
 
         items = list(TARGETS.items())
@@ -170,9 +176,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
         stores = [world.node_store(code) for code in TARGETS]
         before = sum(len(store.received()) for store in stores)
         started = time.perf_counter()
-        accept_seconds = await _pace(
-            [lambda c=c, r=r: c.submit(r) for c, r in prepared], args.concurrency
-        )
+        accept_seconds = await _pace([partial(c.submit, r) for c, r in prepared], args.concurrency)
         await wait_until(
             lambda: sum(len(s.received()) for s in stores) - before >= args.referrals,
             timeout=600,

@@ -26,8 +26,9 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from aiohttp import web
@@ -183,7 +184,7 @@ def _prepare(client: ReferralClient, count: int) -> list[Signed]:
     ]  # fmt: skip
 
 
-async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
+async def _pace(work: Sequence[Callable[[], Awaitable[object]]], concurrency: int) -> float:
     """Run ``work`` with ``concurrency`` in flight; return the seconds taken."""
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -250,7 +251,7 @@ async def main() -> None:
         prepared = _prepare(client, args.referrals)
         started = time.perf_counter()
         accept_seconds = await _pace(
-            [lambda r=r: client.submit(r) for r in prepared], args.concurrency
+            [partial(client.submit, r) for r in prepared], args.concurrency
         )
         await _until(lambda: world.delivered() >= args.referrals)
         end_to_end = time.perf_counter() - started
@@ -259,9 +260,7 @@ async def main() -> None:
         await world.stop_hub()
         await world.start_hub(delivery=Hanging())
         queued = _prepare(client, args.queued)
-        queue_seconds = await _pace(
-            [lambda r=r: client.submit(r) for r in queued], args.concurrency
-        )
+        queue_seconds = await _pace([partial(client.submit, r) for r in queued], args.concurrency)
         await world.stop_hub()
         restarted = time.perf_counter()
         await world.start_hub()
