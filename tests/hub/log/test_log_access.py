@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from hub.envelope import Header
 from hub.identifiers import HUB, MessageId
-from hub.log.entry import LogEntry
+from hub.log.entry import Direction, LogEntry
 from hub.storage.settings import open_sqlite_log
 from irthub.cli import main
 from tests.support.signed_messages import (
@@ -35,8 +36,8 @@ class _Flow:
         self.signer_for = signer_for
         self.items: list[tuple[LogEntry, bytes]] = []
 
-    def add(self, raw: bytes, header: object, direction: str, at: datetime) -> MessageId:
-        entry = entry_for(raw, header, direction=direction, at=at)  # type: ignore[arg-type]
+    def add(self, raw: bytes, header: Header, direction: Direction, at: datetime) -> MessageId:
+        entry = entry_for(raw, header, direction=direction, at=at)
         self.items.append((entry, raw))
         return entry.message_id
 
