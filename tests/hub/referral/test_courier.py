@@ -11,16 +11,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import cast
+from typing import Protocol, TypedDict, Unpack, cast
 
 import pytest
 import pytest_asyncio
 
 from adapters.client.exchange import Signed
-from hub.clock import FixedClock
+from hub.clock import Clock, FixedClock
 from hub.endpoint import SERVICE_KEY, Handler
 from hub.errors import InternalError, IrtError
-from hub.identifiers import MessageId
+from hub.identifiers import AuthorityCode, MessageId
 from hub.pki.layout import PkiLayout
 from hub.referral.settings import ReferralSettings
 from hub.referral.store import Outgoing, ReferralRecord, ReferralStore
@@ -45,19 +45,31 @@ FAST = ReferralSettings(
     lease_seconds=5,
 )
 
-WorldFactory = Callable[..., ReferralWorld]
+
+class _WorldOptions(TypedDict, total=False):
+    """The ``ReferralWorld`` fields a test may set; the factory fills in the rest."""
+
+    authorities: tuple[AuthorityCode, ...]
+    settings: ReferralSettings
+    clock: Clock | None
+    wrap_delivery: Callable[[Delivery], Delivery] | None
+    down: tuple[AuthorityCode, ...]
+
+
+class WorldFactory(Protocol):
+    def __call__(self, **options: Unpack[_WorldOptions]) -> ReferralWorld: ...
 
 
 @pytest_asyncio.fixture
 async def make_world(
     dev_pki: PkiLayout, signed_protocols: Path, tmp_path: Path
-) -> AsyncIterator[Callable[..., ReferralWorld]]:
+) -> AsyncIterator[WorldFactory]:
     started: list[ReferralWorld] = []
 
-    def make(**options: object) -> ReferralWorld:
+    def make(**options: Unpack[_WorldOptions]) -> ReferralWorld:
         options.setdefault("authorities", (LAMBETH, SOUTHWARK))
         options.setdefault("settings", FAST)
-        world = ReferralWorld(dev_pki, signed_protocols, tmp_path, **options)  # type: ignore[arg-type]
+        world = ReferralWorld(dev_pki, signed_protocols, tmp_path, **options)
         started.append(world)
         return world
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.config import ConfigError, load_hub_config
+from hub.config import ConfigError, HubConfig, load_hub_config
 from hub.storage.postgresql.log import PgLogStorage
 from hub.storage.postgresql.referrals import PgReferralStore
 from hub.storage.postgresql.seen import PgSeenStore
@@ -28,7 +28,7 @@ key = "signing.key"
 """
 
 
-def _load(tmp_path: Path, extra: str) -> object:
+def _load(tmp_path: Path, extra: str) -> HubConfig:
     path = tmp_path / "hub.toml"
     path.write_text(HUB_FILE + extra)
     return load_hub_config(path)
@@ -36,7 +36,7 @@ def _load(tmp_path: Path, extra: str) -> object:
 
 def test_sqlite_is_the_default(tmp_path: Path) -> None:
     config = _load(tmp_path, "")
-    assert config.storage == StorageSettings()  # type: ignore[attr-defined]
+    assert config.storage == StorageSettings()
 
 
 def test_a_postgresql_hub_reads_its_dsn_from_the_file_or_the_environment(
@@ -48,13 +48,13 @@ def test_a_postgresql_hub_reads_its_dsn_from_the_file_or_the_environment(
         '[storage]\nbackend = "postgresql"\ndsn = "postgresql://irt@db:5432/irt"\n'
         "pool_size = 4\n" + log_key,
     )
-    assert config.storage.dsn == "postgresql://irt@db:5432/irt"  # type: ignore[attr-defined]
-    assert config.storage.pool_size == 4  # type: ignore[attr-defined]
+    assert config.storage.dsn == "postgresql://irt@db:5432/irt"
+    assert config.storage.pool_size == 4
     monkeypatch.setenv("IRT_HUB_DSN", "postgresql://irt:pw@db/irt")
     config = _load(
         tmp_path, '[storage]\nbackend = "postgresql"\ndsn_env = "IRT_HUB_DSN"\n' + log_key
     )
-    assert config.storage.dsn == "postgresql://irt:pw@db/irt"  # type: ignore[attr-defined]
+    assert config.storage.dsn == "postgresql://irt:pw@db/irt"
 
 
 @pytest.mark.parametrize(
