@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from aiohttp import web
 
@@ -127,9 +128,22 @@ key = "{signing.key}"
 """
 
 
-def camhs_referral(**changes: object) -> ReferralDraft:
+class DraftChanges(TypedDict, total=False):
+    """The ``ReferralDraft`` fields a test may change from ``camhs_referral``'s."""
+
+    to: AuthorityCode
+    service_id: str
+    child: ChildQuery
+    concern_level: int
+    categories: tuple[str, ...]
+    reason: str
+    consent: str
+    referrer: Contact | None
+
+
+def camhs_referral(**changes: Unpack[DraftChanges]) -> ReferralDraft:
     """Lambeth refers Amara (14) to Southwark CAMHS, which takes Lambeth's residents."""
-    values: dict[str, object] = {
+    values: DraftChanges = {
         "to": SOUTHWARK,
         "service_id": "southwark-camhs",
         "child": AMARA,
@@ -140,7 +154,7 @@ def camhs_referral(**changes: object) -> ReferralDraft:
         "referrer": Contact("Daniel Osei", "Social worker", "020 7926 1000"),
     }
     values.update(changes)
-    return ReferralDraft(**values)  # type: ignore[arg-type]
+    return ReferralDraft(**values)
 
 
 @dataclass

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Unpack
 
 from adapters.index.blocking import MAX_NAME_CODES, record_keys, subject_keys
 from adapters.index.fields import LocalId
 from adapters.index.model import ChildRecord, Subject
 from adapters.index.normalise import fold, metaphone
+from tests.support.subjects import SubjectFields
 
 CHILD = ChildRecord(
     local_id=LocalId("C1"),
@@ -27,14 +29,14 @@ def _shared(subject: Subject) -> set[str]:
     return set(record_keys(CHILD).block_ids() & subject_keys(subject).block_ids())
 
 
-def _subject(**changes: object) -> Subject:
-    arguments: dict[str, object] = {
+def _subject(**changes: Unpack[SubjectFields]) -> Subject:
+    arguments: SubjectFields = {
         "given_names": ["Amara"],
         "family_name": "Okafor-Smith",
         "birth_date": date(2015, 3, 14),
     }
     arguments.update(changes)
-    return Subject.create(**arguments)  # type: ignore[arg-type]
+    return Subject.create(**arguments)
 
 
 def test_an_exact_query_shares_name_year_monthday_and_date_blocks() -> None:

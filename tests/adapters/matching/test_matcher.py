@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from adapters.index.fields import LocalId
+from adapters.index.fields import LocalId, Sex
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord, Subject
 from adapters.index.sqlite import SqliteChildIndex
@@ -18,21 +17,27 @@ from adapters.synthetic.csvfiles import write_csv
 
 
 def _child(
-    local_id: str, given: str, family: str, born: date, postcode: str, **more: object
+    local_id: str,
+    given: str,
+    family: str,
+    born: date,
+    postcode: str,
+    *,
+    sex: Sex = "male",
+    other_names: tuple[str, ...] = (),
 ) -> ChildRecord:
-    record = ChildRecord(
+    return ChildRecord(
         local_id=LocalId(local_id),
         given_names=(given,),
         family_name=family,
-        other_names=(),
+        other_names=other_names,
         birth_date=born,
-        sex="male",
+        sex=sex,
         postcode=postcode,
         address=None,
         nhs_number=None,
         upn=None,
     )
-    return replace(record, **more)  # type: ignore[arg-type]
 
 
 WILLIAM = _child("W", "William", "Okonkwo", date(2014, 3, 18), "SE15 4QS")
@@ -46,8 +51,12 @@ COUSIN = _child("A2", "Adaeze", "Okafor", date(2015, 4, 3), "SW9 8AB", sex="fema
 INDEX = MemoryChildIndex([WILLIAM, AMARA, KWAME, NOAH_PECKHAM, NOAH_ISLINGTON, SIBLING, COUSIN])
 
 
-def _query(given: str, family: str, born: date, **more: object) -> Subject:
-    return Subject.create(given_names=[given], family_name=family, birth_date=born, **more)  # type: ignore[arg-type]
+def _query(
+    given: str, family: str, born: date, *, postcode: str | None = None, sex: str | None = None
+) -> Subject:
+    return Subject.create(
+        given_names=[given], family_name=family, birth_date=born, postcode=postcode, sex=sex
+    )
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import date
+from typing import Unpack
 
 import pytest
 
@@ -16,6 +17,7 @@ from adapters.matching.scoring import (
     birth_date_agreement,
     score,
 )
+from tests.support.subjects import SubjectFields
 
 RECORD = ChildRecord(
     local_id=LocalId("C1"),
@@ -31,14 +33,14 @@ RECORD = ChildRecord(
 )
 
 
-def _subject(**changes: object) -> Subject:
-    arguments: dict[str, object] = {
+def _subject(**changes: Unpack[SubjectFields]) -> Subject:
+    arguments: SubjectFields = {
         "given_names": ["William"],
         "family_name": "Okafor",
         "birth_date": date(2015, 3, 14),
     }
     arguments.update(changes)
-    return Subject.create(**arguments)  # type: ignore[arg-type]
+    return Subject.create(**arguments)
 
 
 def _total(subject: Subject, record: ChildRecord = RECORD) -> float:

@@ -32,13 +32,13 @@ from hub.clock import SystemClock
 from hub.config import SigningFiles
 from hub.disclosure import KNOWNTO_NS, decision_element
 from hub.envelope import ENV_NS, Header, Party, Practitioner, Recipient, build_envelope, read_header
-from hub.identifiers import HUB, AuthorityCode
+from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.pki.certificates import issue_root
 from hub.pki.issuing import issue_certificate, new_key
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import ROOT_NAME, describe
 from hub.pki.trust import TrustStore
-from hub.policy.decision import Basis, Decision
+from hub.policy.decision import Basis, Decision, Outcome
 from hub.signing import Signer
 from hub.transport.tls import TlsFiles, client_context, server_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
@@ -57,11 +57,11 @@ def _tls(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
     return TlsFiles(pki.tls_cert(code), pki.tls_key(code), pki.root_cert, pki.crl)
 
 
-def _decision(outcome: str = "permit") -> Decision:
+def _decision(outcome: Outcome = "permit") -> Decision:
     """What the hub decided; the node reads only the outcome, level and categories."""
     permitted = outcome == "permit"
     return Decision(
-        outcome=outcome,  # type: ignore[arg-type]
+        outcome=outcome,
         level="existence" if permitted else "none",
         categories=frozenset(),
         obligations=None,
@@ -112,8 +112,8 @@ class Node:
         *,
         signed_by: AuthorityCode = HUB,
         sender: AuthorityCode | None = None,
-        outcome: str = "permit",
-        correlation: Callable[[bytes], str] | None = None,
+        outcome: Outcome = "permit",
+        correlation: Callable[[bytes], MessageId] | None = None,
     ) -> bytes:
         """A ``KnownToForward`` carrying ``original``, built as the hub builds one."""
         now = SystemClock().now()
@@ -129,7 +129,7 @@ class Node:
             created=now,
             correlation_id=read_header(parse_untrusted(original)).message_id
             if correlation is None
-            else correlation(original),  # type: ignore[arg-type]
+            else correlation(original),
             expires=deadline,
         )
         return self.signer(signed_by).sign(build_envelope(header, body))

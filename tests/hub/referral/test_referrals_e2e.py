@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 import pytest_asyncio
@@ -36,6 +37,7 @@ from tests.support.referral_world import (
     SOCIAL_WORKER,
     SOUTHWARK,
     SUTTON,
+    DraftChanges,
     ReferralWorld,
     camhs_referral,
     wait_until,
@@ -68,7 +70,7 @@ def verifier(trust: TrustStore) -> EnvelopeVerifier:
     return EnvelopeVerifier(trust=trust)
 
 
-async def _refer(world: ReferralWorld, **changes: object) -> Signed:
+async def _refer(world: ReferralWorld, **changes: Unpack[DraftChanges]) -> Signed:
     client = world.referrals(LAMBETH)
     prepared = client.prepare(
         camhs_referral(**changes), practitioner=SOCIAL_WORKER, purpose=PURPOSE
@@ -233,7 +235,7 @@ def _with_message_id(raw: bytes, message_id: str, client: ReferralClient) -> byt
     ids=["too-old", "concern-level", "category", "consent", "no-birth-date"],
 )
 async def test_ineligible_referral_is_refused_with_rule_and_reason_and_not_stored(
-    world: ReferralWorld, changes: dict[str, object], rule: str, reason: str
+    world: ReferralWorld, changes: DraftChanges, rule: str, reason: str
 ) -> None:
     client = world.referrals(LAMBETH)
     prepared = client.prepare(
