@@ -28,7 +28,7 @@ def test_rsa_below_2048_bits_is_refused() -> None:
         new_key("rsa", rsa_bits=1024)
 
 
-def test_an_rsa_root_and_party(tmp_path: object) -> None:
+def test_an_rsa_root_and_party() -> None:
     key = new_key("rsa", rsa_bits=2048)
     root = issue_root(key, not_before=now(), not_after=now() + timedelta(days=1))
     leaf = party_certificate(root, key, kind="tls")
