@@ -26,6 +26,7 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -116,12 +117,13 @@ async def _group_commit(
     commits = 0
     original = log.storage.append
 
-    def counting(batch: list[tuple[LogEntry, bytes]]) -> int:
+    def counting(items: Sequence[tuple[LogEntry, bytes]]) -> int:
         nonlocal commits
         commits += 1
-        return original(batch)
+        return original(items)
 
-    log.storage.append = counting  # type: ignore[method-assign, assignment]
+    # Wrapped in place to count commits: the log under test keeps its own storage.
+    log.storage.append = counting  # type: ignore[method-assign]
     began = time.perf_counter()
     concurrency = 1000
     for start in range(0, total, concurrency):

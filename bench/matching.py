@@ -92,8 +92,8 @@ def main() -> None:
                 latency.append(time.perf_counter() - started)
                 side = "present" if expected is not None else "absent"
                 if result.status == "known":
-                    right = result.record is not None and result.record.local_id == expected
-                    outcome[f"{side}-known-{'right' if right else 'wrong'}"] += 1
+                    found = result.record is not None and result.record.local_id == expected
+                    outcome[f"{side}-known-{'right' if found else 'wrong'}"] += 1
                 else:
                     outcome[f"{side}-{result.status}"] += 1
 

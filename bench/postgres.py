@@ -29,8 +29,9 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import asyncpg
@@ -73,7 +74,7 @@ poll_seconds = 0.05
 """
 
 
-async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
+async def _pace(work: Sequence[Callable[[], Awaitable[object]]], concurrency: int) -> float:
     queue = list(reversed(work))
     started = time.perf_counter()
 
@@ -150,7 +151,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
             except IrtError as error:
                 failures.append(error.code)
 
-        asks = [lambda c=knownto[n % hubs]: ask(c) for n in range(args.queries)]
+        asks = [partial(ask, knownto[n % hubs]) for n in range(args.queries)]
         knownto_seconds = await _pace(asks, args.concurrency)
 
         items = list(TARGETS.items())
@@ -163,9 +164,7 @@ async def _run(world: ReferralWorld, tmp: Path, backend: str, hubs: int, server:
         stores = [world.node_store(code) for code in TARGETS]
         before = sum(len(store.received()) for store in stores)
         started = time.perf_counter()
-        accept_seconds = await _pace(
-            [lambda c=c, r=r: c.submit(r) for c, r in prepared], args.concurrency
-        )
+        accept_seconds = await _pace([partial(c.submit, r) for c, r in prepared], args.concurrency)
         await wait_until(
             lambda: sum(len(s.received()) for s in stores) - before >= args.referrals,
             timeout=600,

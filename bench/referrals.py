@@ -26,8 +26,9 @@ import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 from adapters.client.exchange import Signed
@@ -79,7 +80,7 @@ def _prepare(client: ReferralClient, count: int) -> list[Signed]:
     ]  # fmt: skip
 
 
-async def _pace(work: list[Callable[[], Awaitable[object]]], concurrency: int) -> float:
+async def _pace(work: Sequence[Callable[[], Awaitable[object]]], concurrency: int) -> float:
     """Run ``work`` with ``concurrency`` in flight; return the seconds taken."""
     semaphore = asyncio.Semaphore(concurrency)
 
@@ -153,7 +154,7 @@ async def main() -> None:
         prepared = _prepare(client, args.referrals)
         started = time.perf_counter()
         accept_seconds = await _pace(
-            [lambda r=r: client.submit(r) for r in prepared], args.concurrency
+            [partial(client.submit, r) for r in prepared], args.concurrency
         )
         await _until(lambda: _delivered(world) >= args.referrals)
         end_to_end = time.perf_counter() - started
@@ -163,9 +164,7 @@ async def main() -> None:
         world.wrap_delivery = Hanging
         await world.start_hub()
         queued = _prepare(client, args.queued)
-        queue_seconds = await _pace(
-            [lambda r=r: client.submit(r) for r in queued], args.concurrency
-        )
+        queue_seconds = await _pace([partial(client.submit, r) for r in queued], args.concurrency)
         await world.stop_hub()
         world.wrap_delivery = None
         restarted = time.perf_counter()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from lxml import etree
@@ -12,6 +13,7 @@ from hub.envelope import (
     Header,
     Party,
     Practitioner,
+    Qualifier,
     Recipient,
     body_of,
     build_envelope,
@@ -31,8 +33,20 @@ def _body(name: str = "KnownToQuery") -> etree._Element:
     return etree.Element(f"{{urn:lcpc:irt:knownto:1}}{name}")
 
 
-def _header(**changes: object) -> Header:
-    fields: dict[str, object] = {
+class _HeaderFields(TypedDict, total=False):
+    message_class: str
+    qualifier: Qualifier
+    sender: Party
+    recipients: tuple[Recipient, ...]
+    created: datetime
+    expires: datetime | None
+    on_behalf_of: Practitioner | None
+    purpose: str | None
+    consent: str | None
+
+
+def _header(**changes: Unpack[_HeaderFields]) -> Header:
+    fields: _HeaderFields = {
         "message_class": "KnownToQuery",
         "qualifier": "request",
         "sender": Party(LAMBETH, "lambeth-irt"),
@@ -44,7 +58,7 @@ def _header(**changes: object) -> Header:
         "consent": "not-required",
     }
     fields.update(changes)
-    return Header(**fields)  # type: ignore[arg-type]
+    return Header(**fields)
 
 
 def test_header_round_trips_through_xml() -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +24,8 @@ from hub.clock import FixedClock
 from hub.envelope import Header, Party, Practitioner, Recipient, build_envelope
 from hub.errors import IrtError
 from hub.identifiers import AuthorityCode
-from hub.pki.issuing import issue_certificate, new_key
+from hub.pki.certificates import PrivateKey
+from hub.pki.issuing import issue_certificate, load_ca, new_key
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from hub.replay.guard import ReplayGuard, Sighting
@@ -88,9 +89,16 @@ def signed_query(lambeth: Signer) -> bytes:
     return lambeth.sign(envelope_for(QUERY))
 
 
-def _rejects(verifier: EnvelopeVerifier, data: bytes, code: str, reason: str, **kw: object) -> None:
+def _rejects(
+    verifier: EnvelopeVerifier,
+    data: bytes,
+    code: str,
+    reason: str,
+    *,
+    tls_authority: AuthorityCode | None = None,
+) -> None:
     with pytest.raises(IrtError, match=reason) as caught:
-        verifier.verify_envelope(data, **kw)  # type: ignore[arg-type]
+        verifier.verify_envelope(data, tls_authority=tls_authority)
     assert caught.value.code == code, caught.value
 
 
@@ -134,7 +142,9 @@ def test_too_large(trust: TrustStore, clock: FixedClock, signed_query: bytes) ->
 
 def test_schema_invalid_header(lambeth: Signer, verifier: EnvelopeVerifier) -> None:
     envelope = envelope_for(QUERY)
-    envelope[0].find("{urn:lcpc:irt:envelope:1}Purpose").text = "curiosity"  # type: ignore[union-attr]
+    purpose = envelope[0].find("{urn:lcpc:irt:envelope:1}Purpose")
+    assert purpose is not None
+    purpose.text = "curiosity"
     _rejects(verifier, lambeth.sign(envelope), "schema-invalid", "Purpose.*curiosity")
 
 
@@ -199,8 +209,7 @@ def test_certificate_not_valid_at_created(
 
 def test_revoked_certificate(dev_pki: PkiLayout, trust: TrustStore, clock: FixedClock) -> None:
     signer = _signer_with(dev_pki, LAMBETH)
-    root_key = serialization.load_pem_private_key(dev_pki.root_key.read_bytes(), None)
-    root = x509.load_pem_x509_certificate(dev_pki.root_cert.read_bytes())
+    root, root_key = load_ca(dev_pki)
     crl = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root.subject)
@@ -212,7 +221,7 @@ def test_revoked_certificate(dev_pki: PkiLayout, trust: TrustStore, clock: Fixed
             .revocation_date(_now())
             .build()
         )
-        .sign(root_key, hashes.SHA256())  # type: ignore[arg-type]
+        .sign(root_key, hashes.SHA256())
     )
     data = signer.sign(envelope_for(QUERY))
     before = EnvelopeVerifier(trust=trust, clock=clock)
@@ -281,22 +290,29 @@ def test_replay_of_same_bytes_is_a_retry_and_other_bytes_a_duplicate(
 # ------------------------------------------------------------ wrapping attacks
 
 
+def _found(pattern: bytes, signed: bytes) -> bytes:
+    """The first match of ``pattern`` in ``signed``, ``.`` matching newlines too."""
+    match = re.search(pattern, signed, re.S)
+    assert match is not None, pattern
+    return match.group(0)
+
+
 def _forged_root(signed: bytes) -> bytes:
     return b"<Forged>" + signed.split(b"?>", 1)[1] + b"</Forged>"
 
 
 def _second_body(signed: bytes) -> bytes:
-    body = re.search(rb"<env:Body>.*?</env:Body>", signed, re.S).group(0)  # type: ignore[union-attr]
+    body = _found(rb"<env:Body>.*?</env:Body>", signed)
     return signed.replace(b"</env:Body>", b"</env:Body>" + body, 1)
 
 
 def _second_signature(signed: bytes) -> bytes:
-    signature = re.search(rb"<ds:Signature.*</ds:Signature>", signed, re.S).group(0)  # type: ignore[union-attr]
+    signature = _found(rb"<ds:Signature.*</ds:Signature>", signed)
     return signed.replace(b"</env:Envelope>", signature + b"</env:Envelope>")
 
 
 def _signature_not_last(signed: bytes) -> bytes:
-    signature = re.search(rb"<ds:Signature.*</ds:Signature>", signed, re.S).group(0)  # type: ignore[union-attr]
+    signature = _found(rb"<ds:Signature.*</ds:Signature>", signed)
     return signed.replace(signature, b"").replace(b"<env:Body>", signature + b"<env:Body>")
 
 
@@ -333,8 +349,8 @@ def _signed_envelope_hidden_in_body(signed: bytes) -> bytes:
     # envelope hidden inside as "the" body, and the genuine signature moved
     # to the end of the forged envelope.
     inner = signed.split(b"?>", 1)[1]
-    signature = re.search(rb"<ds:Signature.*</ds:Signature>", signed, re.S).group(0)  # type: ignore[union-attr]
-    header = re.search(rb"<env:Header>.*</env:Header>", signed, re.S).group(0)  # type: ignore[union-attr]
+    signature = _found(rb"<ds:Signature.*</ds:Signature>", signed)
+    header = _found(rb"<env:Header>.*</env:Header>", signed)
     return (
         b'<env:Envelope xmlns:env="urn:lcpc:irt:envelope:1" Version="1.0">' + header
         + b"<env:Body>" + inner + b"</env:Body>" + signature + b"</env:Envelope>"
@@ -461,17 +477,16 @@ def _signer_with(
     dev_pki: PkiLayout,
     party: AuthorityCode,
     *,
-    key: object = None,
+    key: PrivateKey | None = None,
     not_before: datetime | None = None,
     not_after: datetime | None = None,
 ) -> Signer:
-    root_key = serialization.load_pem_private_key(dev_pki.root_key.read_bytes(), None)
-    root = x509.load_pem_x509_certificate(dev_pki.root_cert.read_bytes())
+    root, root_key = load_ca(dev_pki)
     private = key or new_key()
     cert = issue_certificate(
-        root, root_key,  # type: ignore[arg-type]
-        party=party, kind="signing", public_key=private.public_key(),  # type: ignore[attr-defined]
+        root, root_key,
+        party=party, kind="signing", public_key=private.public_key(),
         not_before=not_before or _now() - timedelta(hours=1),
         not_after=not_after or _now() + timedelta(days=1),
     )  # fmt: skip
-    return Signer(key=private, chain=(cert,))  # type: ignore[arg-type]
+    return Signer(key=private, chain=(cert,))

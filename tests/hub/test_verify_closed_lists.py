@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 import pytest
 from lxml import etree
@@ -21,7 +22,7 @@ from hub.pki.trust import TrustStore
 from hub.replay.guard import ReplayGuard
 from hub.signing import Signer
 from hub.storage.memory.seen import MemorySeenStore
-from hub.verify import EnvelopeVerifier
+from hub.verify import EnvelopeVerifier, VerifiedMessage
 from tests.support.paths import BODIES
 
 QUERY = BODIES / "KnownToQuery.xml"
@@ -43,14 +44,20 @@ def query(*, purpose: str, consent: str, agency: str) -> etree._Element:
     return build_envelope(header, etree.parse(str(QUERY)).getroot())
 
 
+class _Verify(Protocol):
+    """Verify a signed query whose purpose, consent or agency is the one given."""
+
+    def __call__(self, **values: str) -> VerifiedMessage: ...
+
+
 @pytest.fixture
-def verify(trust: TrustStore, signer_for: Callable[[str], Signer]) -> Callable[..., object]:
+def verify(trust: TrustStore, signer_for: Callable[[str], Signer]) -> _Verify:
     clock = FixedClock(NOW)
     verifier = EnvelopeVerifier(
         trust=trust, clock=clock, replay=ReplayGuard(store=MemorySeenStore(), clock=clock)
     )
 
-    def run(**values: str) -> object:
+    def run(**values: str) -> VerifiedMessage:
         fields = {"purpose": PURPOSES[0], "consent": CONSENT_VALUES[0], "agency": AGENCY_TYPES[0]}
         fields.update(values)
         return verifier.verify_envelope(signer_for(LAMBETH).sign(query(**fields)))
@@ -58,7 +65,7 @@ def verify(trust: TrustStore, signer_for: Callable[[str], Signer]) -> Callable[.
     return run
 
 
-def test_known_values_pass(verify: Callable[..., object]) -> None:
+def test_known_values_pass(verify: _Verify) -> None:
     assert verify() is not None
 
 
@@ -71,7 +78,7 @@ def test_known_values_pass(verify: Callable[..., object]) -> None:
     ],
 )
 def test_unknown_value_is_schema_invalid_naming_it(
-    verify: Callable[..., object], field: str, value: str, element: str
+    verify: _Verify, field: str, value: str, element: str
 ) -> None:
     with pytest.raises(SchemaInvalid, match=rf"{element}.*'{value}' is not an element of the set"):
         verify(**{field: value})

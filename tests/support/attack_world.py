@@ -88,6 +88,7 @@ class TlsAlerts:
 
     def install(self, context: ssl.SSLContext) -> None:
         """Record the alerts of every connection made with ``context``."""
+        # Private ssl API (see above), so typeshed does not declare it.
         context._msg_callback = self._record  # type: ignore[attr-defined]
 
     def _record(
@@ -99,6 +100,7 @@ class TlsAlerts:
         _message_type: object,
         data: bytes,
     ) -> None:
+        # The ssl module's private enums, undeclared in typeshed like the hook itself.
         alert = ssl._TLSContentType.ALERT  # type: ignore[attr-defined]
         fatal = 2  # RFC 8446 §6 AlertLevel; close_notify is only a warning
         if direction == "write" and content_type == alert and data[0] == fatal:

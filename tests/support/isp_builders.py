@@ -2,13 +2,46 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
 TODAY = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
 
-RuleXml = Callable[..., str]
-IspXml = Callable[..., bytes]
+
+class RuleXml(Protocol):
+    """``build_rule``, as the ``rule_xml`` fixture hands it out."""
+
+    def __call__(
+        self,
+        rule_id: str,
+        effect: str,
+        side: str,
+        *,
+        purposes: Sequence[str] = (),
+        consents: Sequence[str] = (),
+        agencies: Sequence[str] = (),
+        partners: Sequence[str] | None = None,
+        level: str | None = None,
+        categories: Sequence[str] = (),
+    ) -> str: ...
+
+
+class IspXml(Protocol):
+    """``build_isp``, as the ``isp_xml`` fixture hands it out."""
+
+    def __call__(
+        self,
+        authority: str,
+        rules: Sequence[str],
+        *,
+        version: int = 1,
+        partners: Sequence[str] = ("london",),
+        effective_from: str = "2026-01-01",
+        effective_to: str | None = None,
+        retention: int = 365,
+        notify: bool = False,
+    ) -> bytes: ...
 
 
 def _partners(items: Sequence[str]) -> str:

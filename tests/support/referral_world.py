@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 from aiohttp import web
 
@@ -70,7 +71,7 @@ def hub_toml(
     protocols: Path,
     data_dir: Path,
     port: int,
-    nodes: dict[str, str],
+    nodes: Mapping[AuthorityCode, str],
     *,
     tables: str = "",
 ) -> str:
@@ -92,9 +93,22 @@ protocols = "{protocols}"
 """
 
 
-def camhs_referral(**changes: object) -> ReferralDraft:
+class DraftChanges(TypedDict, total=False):
+    """The ``ReferralDraft`` fields a test may change from ``camhs_referral``'s."""
+
+    to: AuthorityCode
+    service_id: str
+    child: ChildQuery
+    concern_level: int
+    categories: tuple[str, ...]
+    reason: str
+    consent: str
+    referrer: Contact | None
+
+
+def camhs_referral(**changes: Unpack[DraftChanges]) -> ReferralDraft:
     """Lambeth refers Amara (14) to Southwark CAMHS, which takes Lambeth's residents."""
-    values: dict[str, object] = {
+    values: DraftChanges = {
         "to": SOUTHWARK,
         "service_id": "southwark-camhs",
         "child": AMARA,
@@ -105,7 +119,7 @@ def camhs_referral(**changes: object) -> ReferralDraft:
         "referrer": Contact("Daniel Osei", "Social worker", "020 7926 1000"),
     }
     values.update(changes)
-    return ReferralDraft(**values)  # type: ignore[arg-type]
+    return ReferralDraft(**values)
 
 
 @dataclass

@@ -9,10 +9,19 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 from lxml import etree
 
-from hub.envelope import Header, Party, Practitioner, Qualifier, Recipient, build_envelope
+from hub.envelope import (
+    Header,
+    Party,
+    Practitioner,
+    Qualifier,
+    Recipient,
+    Scope,
+    build_envelope,
+)
 from hub.identifiers import HUB, AuthorityCode, MessageId, new_message_id
 from hub.log.entry import Direction, LogEntry
 from hub.signing import Signer
@@ -49,7 +58,8 @@ def sign(
     name = etree.QName(message_body).localname
     acting = name in _ACTING
     recipients = tuple(
-        Recipient(scope=code.removeprefix("scope:"))  # type: ignore[arg-type]
+        # Unchecked here on purpose: the envelope schema refuses any other scope.
+        Recipient(scope=cast(Scope, code.removeprefix("scope:")))
         if code.startswith("scope:")
         else Recipient(authority=AuthorityCode(code))
         for code in to

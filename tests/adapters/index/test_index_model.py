@@ -14,6 +14,7 @@ from adapters.index.model import (
 )
 from hub.errors import SchemaInvalid
 from hub.identifiers import nhs_check_digit, upn_check_letter
+from tests.support.subjects import SubjectFields
 
 VALID_NHS = "9434765919"
 VALID_UPN = upn_check_letter("208201215001") + "208201215001"
@@ -164,6 +165,6 @@ def test_subject_with_identifier_only() -> None:
         ({"nhs_number": VALID_NHS, "sex": "robot"}, "Sex 'robot' must be one of"),
     ],
 )
-def test_subject_refuses(arguments: dict[str, object], message: str) -> None:
+def test_subject_refuses(arguments: SubjectFields, message: str) -> None:
     with pytest.raises(SchemaInvalid, match=message):
-        Subject.create(**arguments)  # type: ignore[arg-type]
+        Subject.create(**arguments)

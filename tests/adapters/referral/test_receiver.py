@@ -57,7 +57,9 @@ def _forward(
     signer: Signer, referral_id: MessageId, original: bytes, *, sender: AuthorityCode = HUB
 ) -> bytes:
     body = etree.parse(str(ASSETS / "bodies" / "ReferralForward.xml")).getroot()
-    body.find(_R + "OriginalMessage").text = base64.b64encode(original).decode()  # type: ignore[union-attr]
+    slot = body.find(_R + "OriginalMessage")
+    assert slot is not None
+    slot.text = base64.b64encode(original).decode()
     now = datetime.now(UTC)
     header = Header(
         message_class="ReferralForward",

@@ -12,7 +12,7 @@ from adapters.synthetic.catalogues import TEMPLATES, demo_catalogue, write_demo_
 from hub.directory.model import default_directory
 from hub.identifiers import ALL_AUTHORITIES, AuthorityCode
 from hub.schemas import default_registry
-from hub.services.catalogue import parse_catalogue
+from hub.services.catalogue import ServiceId, parse_catalogue
 
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
 LAMBETH = AuthorityCode("E09000022")
@@ -38,10 +38,10 @@ def test_reach_follows_how_services_are_organised() -> None:
     services = {s.id: s for s in parse_catalogue(demo_catalogue(LAMBETH, published=NOW),
                                                  sender=LAMBETH).services}  # fmt: skip
     neighbours = set(default_directory().neighbours(LAMBETH))
-    camhs = services["lambeth-camhs"]
+    camhs = services[ServiceId("lambeth-camhs")]
     assert camhs.residence_required == neighbours | {LAMBETH}
-    assert services["lambeth-youth"].served is None  # all London
-    assert services["lambeth-family-support"].residence_required == {LAMBETH}
+    assert services[ServiceId("lambeth-youth")].served is None  # all London
+    assert services[ServiceId("lambeth-family-support")].residence_required == {LAMBETH}
 
 
 def test_templates_name_known_types_and_agencies() -> None:

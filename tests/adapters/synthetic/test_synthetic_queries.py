@@ -36,7 +36,7 @@ def test_strangers_hold_no_identifier_of_an_indexed_child() -> None:
 
 
 def test_queries_carry_errors_of_every_kind() -> None:
-    changed = Counter()
+    changed: Counter[str] = Counter()
     for subject, expected in QUERIES:
         if expected is None:
             continue

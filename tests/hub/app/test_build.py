@@ -18,7 +18,8 @@ from hub.endpoint import ENDPOINT_KEY
 from hub.errors import InternalError
 from hub.identifiers import HUB, MessageId
 from hub.pki.layout import PkiLayout
-from tests.support.referral_world import HOST, signing_files, tls_files
+from tests.support.loopback import HOST
+from tests.support.parties import signing_files, tls_files
 
 _UNKNOWN = MessageId("00000000-0000-4000-8000-000000000000")
 HUB_CLASSES = {

@@ -96,6 +96,7 @@ def test_unknown_lookups_are_unknown_recipients() -> None:
     with pytest.raises(UnknownRecipient, match="no group 'midlands'"):
         directory.members("midlands")
     with pytest.raises(UnknownRecipient, match="unknown scope 'everywhere'"):
+        # Deliberately outside the Scope literal, to reach the runtime refusal.
         directory.expand_scope("E09000001", "everywhere")  # type: ignore[arg-type]
 
 

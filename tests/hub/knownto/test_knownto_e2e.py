@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import timedelta
 
 import pytest
@@ -19,7 +19,7 @@ import pytest_asyncio
 from click.testing import CliRunner
 from lxml import etree
 
-from adapters.client.knownto import ChildQuery, KnownToClient
+from adapters.client.knownto import ChildQuery, KnownToAnswer, KnownToClient
 from hub.clock import SystemClock
 from hub.endpoint import ENDPOINT_KEY
 from hub.envelope import Header, Party, Recipient, build_envelope
@@ -71,15 +71,21 @@ async def lambeth(world: DemoWorld) -> KnownToClient:
     return world.client(LAMBETH)
 
 
-async def _ask(client: KnownToClient, child: ChildQuery, **kw: object):  # type: ignore[no-untyped-def]
-    args: dict[str, object] = {
-        "practitioner": SOCIAL_WORKER,
-        "purpose": "child-protection-s47",
-        "consent": "not-required",
-        "scope": "london",
-    }
-    args.update(kw)
-    return await client.ask(child, **args)  # type: ignore[arg-type]
+async def _ask(
+    client: KnownToClient,
+    child: ChildQuery,
+    *,
+    scope: str | None = "london",
+    targets: Sequence[AuthorityCode] = (),
+) -> KnownToAnswer:
+    return await client.ask(
+        child,
+        practitioner=SOCIAL_WORKER,
+        purpose="child-protection-s47",
+        consent="not-required",
+        scope=scope,
+        targets=targets,
+    )
 
 
 async def test_child_known_in_two_boroughs_across_all_33(lambeth: KnownToClient) -> None:
@@ -218,10 +224,10 @@ async def test_every_message_is_logged_witnessed_and_audited(
 async def test_bad_input_gets_a_signed_error_and_never_reaches_a_node(
     world: DemoWorld,
     options: DemoOptions,
-    mutate,
+    mutate: Callable[[bytes], bytes],
     status: int,
     code: str,
-    reason: str,  # type: ignore[no-untyped-def]
+    reason: str,
 ) -> None:
     forwards_before = _node_forwards(world)
     raw = _signed_query(options, AMARA, targets=(SOUTHWARK,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-from typing import Any
+from typing import TypedDict
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -182,6 +182,13 @@ def test_an_oversized_note_is_refused(log_signer: NoteSigner) -> None:
         open_note(_signed_text(text, log_signer), required=log_signer.verifier)
 
 
+class _CheckpointFields(TypedDict, total=False):
+    origin: str
+    size: int
+    root_hash: RootHash
+    extensions: tuple[str, ...]
+
+
 @pytest.mark.parametrize(
     ("fields", "reason"),
     [
@@ -191,6 +198,6 @@ def test_an_oversized_note_is_refused(log_signer: NoteSigner) -> None:
         ({"extensions": ("",)}, r"extension line 1 is empty"),
     ],
 )
-def test_a_checkpoint_cannot_be_built_invalid(fields: dict[str, Any], reason: str) -> None:
+def test_a_checkpoint_cannot_be_built_invalid(fields: _CheckpointFields, reason: str) -> None:
     with pytest.raises(NoteMalformed, match=reason):
         dataclasses.replace(_checkpoint(), **fields)

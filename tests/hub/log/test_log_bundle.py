@@ -178,7 +178,9 @@ def test_export_refuses_what_it_cannot_prove(audited: Audited, tmp_path: Path) -
     assert unknown.exit_code == 1
     assert "is not in the log" in unknown.stderr
     log = open_sqlite_log(audited.log_dir)
-    log.append_many([(log.entry(0), log.message(0))])  # type: ignore[list-item]
+    raw = log.message(0)
+    assert isinstance(raw, bytes)
+    log.append_many([(log.entry(0), raw)])
     log.close()
     uncovered = CliRunner().invoke(
         main,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import TypedDict, Unpack
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hub.clock import FixedClock
-from hub.identifiers import HUB
-from hub.log.entry import MAX_LEAF_BYTES, LogEntry
+from hub.envelope import Qualifier
+from hub.identifiers import HUB, AuthorityCode, MessageId
+from hub.log.entry import MAX_LEAF_BYTES, Direction, LogEntry
 from hub.log.errors import LogEvidenceInvalid
 from hub.pki.trust import TrustStore
 from hub.verify import EnvelopeVerifier
@@ -20,20 +22,32 @@ from tests.support.signed_messages import LAMBETH, SOUTHWARK, SignerFor, body, s
 CREATED = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
 
 
-def _entry(**changes: object) -> LogEntry:
-    fields: dict[str, object] = {
+class _EntryFields(TypedDict, total=False):
+    logged_at: datetime
+    direction: Direction
+    message_id: MessageId
+    message_class: str
+    qualifier: Qualifier
+    sender: AuthorityCode
+    recipients: tuple[str, ...]
+    message_sha256: str
+    decision_digest: str | None
+
+
+def _entry(**changes: Unpack[_EntryFields]) -> LogEntry:
+    fields: _EntryFields = {
         "logged_at": datetime(2026, 11, 22, 10, 15, 30, 412000, tzinfo=UTC),
         "direction": "in",
-        "message_id": "urn:uuid:6f1c2a4e-3b7d-4c55-9a1e-2f0d8b7c6a51",
+        "message_id": MessageId("urn:uuid:6f1c2a4e-3b7d-4c55-9a1e-2f0d8b7c6a51"),
         "message_class": "KnownToQuery",
         "qualifier": "request",
-        "sender": "E09000022",
+        "sender": AuthorityCode("E09000022"),
         "recipients": ("E09000028", "scope:neighbours"),
         "message_sha256": "ab" * 32,
         "decision_digest": None,
     }
     fields.update(changes)
-    return LogEntry(**fields)  # type: ignore[arg-type]
+    return LogEntry(**fields)
 
 
 def test_leaf_bytes_are_canonical_json_with_version_and_round_trip() -> None:
@@ -74,7 +88,8 @@ def test_logged_at_is_normalised_to_utc() -> None:
 )
 def test_every_field_is_checked(change: dict[str, object], reason: str) -> None:
     with pytest.raises(LogEvidenceInvalid, match=reason):
-        _entry(**change)
+        # Deliberately untyped: each case passes a value the constructor must refuse.
+        _entry(**change)  # type: ignore[arg-type]
 
 
 def _respell(leaf: bytes, edit: str) -> bytes:

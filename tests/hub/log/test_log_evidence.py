@@ -14,18 +14,13 @@ from hub.errors import UntrustedCertificate
 from hub.identifiers import MessageId
 from hub.log.errors import LogEvidenceInvalid
 from hub.log.evidence import CrlTimeline, MessageChecker
-from hub.pki.issuing import issue_certificate, new_key
+from hub.pki.certificates import PrivateKey
+from hub.pki.issuing import issue_certificate, load_ca, new_key
 from hub.pki.layout import PkiLayout
 from hub.signing import Signer
 from tests.support.signed_messages import LAMBETH, body, entry_for, sign
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-
-
-def _root(pki: PkiLayout) -> tuple[x509.Certificate, object]:
-    root = x509.load_pem_x509_certificate(pki.root_cert.read_bytes())
-    key = serialization.load_pem_private_key(pki.root_key.read_bytes(), password=None)
-    return root, key
 
 
 def _crl(
@@ -37,9 +32,9 @@ def _crl(
     next_update: datetime,
     revoked: tuple[int, ...] = (),
     number: int = 1,
-    key: object = None,
+    key: PrivateKey | None = None,
 ) -> Path:
-    root, root_key = _root(pki)
+    root, root_key = load_ca(pki)
     builder = (
         x509.CertificateRevocationListBuilder()
         .issuer_name(root.subject)
@@ -54,7 +49,7 @@ def _crl(
             .revocation_date(this_update)
             .build()
         )
-    crl = builder.sign(key or root_key, hashes.SHA256())  # type: ignore[arg-type]
+    crl = builder.sign(key or root_key, hashes.SHA256())
     path = folder / f"{name}.pem"
     path.write_bytes(crl.public_bytes(serialization.Encoding.PEM))
     return path
@@ -63,10 +58,10 @@ def _crl(
 @pytest.fixture(scope="module")
 def lambeth(dev_pki: PkiLayout) -> Signer:
     """A Lambeth signing certificate of its own, so revoking it touches no other test."""
-    root, root_key = _root(dev_pki)
+    root, root_key = load_ca(dev_pki)
     key = new_key()
     cert = issue_certificate(
-        root, root_key,  # type: ignore[arg-type]
+        root, root_key,
         party=LAMBETH, kind="signing", public_key=key.public_key(),
         not_before=NOW - timedelta(hours=23), not_after=NOW + timedelta(days=1),
     )  # fmt: skip

@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -30,7 +31,13 @@ from hub.log.errors import (
     LogStoreError,
     NoteSignatureInvalid,
 )
-from hub.log.merkle import leaf_hash, root_from_leaves, verify_consistency, verify_inclusion
+from hub.log.merkle import (
+    LeafHash,
+    leaf_hash,
+    root_from_leaves,
+    verify_consistency,
+    verify_inclusion,
+)
 from hub.log.message_log import GroupCommit, MessageLog
 from hub.log.note import (
     MAX_SIGNATURE_LINES,
@@ -67,7 +74,11 @@ def sqlite_log(tmp_path: Path) -> Iterator[MessageLog]:
 
 
 class _CountingStorage:
-    """The real SQLite storage, counting commits and optionally holding them back."""
+    """The real SQLite storage, counting commits and optionally holding them back.
+
+    The rest of ``LogStorage`` is forwarded by ``__getattr__``, which mypy cannot
+    see, so tests hand it to ``MessageLog`` through ``cast(LogStorage, ...)``.
+    """
 
     def __init__(self, inner: LogStorage) -> None:
         self.inner = inner
@@ -88,7 +99,7 @@ class _CountingStorage:
         return self.inner.append(items)
 
 
-def _leaf_hashes(log: MessageLog) -> list[bytes]:
+def _leaf_hashes(log: MessageLog) -> list[LeafHash]:
     return [leaf_hash(r.leaf) for r in log.storage.records(0, log.size())]
 
 
@@ -125,7 +136,9 @@ async def test_concurrent_appends_share_commits(
     backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
     storage = _CountingStorage(backend.storage)
-    log = MessageLog(storage, group_commit=GroupCommit(max_batch=64, max_delay=0.005))  # type: ignore[arg-type]
+    log = MessageLog(
+        cast(LogStorage, storage), group_commit=GroupCommit(max_batch=64, max_delay=0.005)
+    )
     items = [messages[n % len(messages)] for n in range(300)]
     indices = await asyncio.gather(*(log.append(entry, raw) for entry, raw in items))
     assert sorted(indices) == list(range(300))
@@ -143,7 +156,7 @@ async def test_append_is_acknowledged_only_after_its_commit(
 ) -> None:
     path = tmp_path / LOG_DB_NAME
     storage = _CountingStorage(SqliteLogStorage(path))
-    log = MessageLog(storage)  # type: ignore[arg-type]
+    log = MessageLog(cast(LogStorage, storage))
     storage.release.clear()
     task = asyncio.create_task(log.append(*messages[0]))
     await asyncio.sleep(0.1)
@@ -162,7 +175,7 @@ async def test_a_failed_commit_fails_every_waiter_of_its_batch_and_stores_nothin
     backend: Backend, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
     storage = _CountingStorage(backend.storage)
-    log = MessageLog(storage, group_commit=GroupCommit(max_delay=0.02))  # type: ignore[arg-type]
+    log = MessageLog(cast(LogStorage, storage), group_commit=GroupCommit(max_delay=0.02))
     storage.fail_next = True
     results = await asyncio.gather(
         *(log.append(e, r) for e, r in messages[:5]), return_exceptions=True
@@ -229,18 +242,19 @@ def test_acknowledged_leaves_survive_a_killed_process(
     size = log.size()
     assert size > max(acknowledged)
     assert len(list(log.storage.records(0, size + 100))) == size
-    assert log.root(size) == root_from_leaves(_leaf_hashes(log))  # type: ignore[arg-type]
+    assert log.root(size) == root_from_leaves(_leaf_hashes(log))
     log.close()
 
 
 def test_pruning_deletes_bytes_keeps_leaves_and_says_why(
     log: MessageLog, messages: list[tuple[LogEntry, bytes]]
 ) -> None:
-    is_sqlite = isinstance(log.storage, SqliteLogStorage)
     log.append_many(messages)
     size, root = log.size(), log.root(log.size())
     # The signature value is unique to the message (its certificate is not).
-    marker = re.search(rb"SignatureValue>([^<]+)<", messages[2][1]).group(1)  # type: ignore[union-attr]
+    found = re.search(rb"SignatureValue>([^<]+)<", messages[2][1])
+    assert found is not None
+    marker = found.group(1)
     assert log.prune(range(0, 4), "R-30-DAYS") == 4
     assert log.prune(lambda e: e.message_class == "Referral", "R-REFERRAL") == 1
     assert log.prune(range(0, 4), "R-AGAIN") == 0
@@ -252,9 +266,9 @@ def test_pruning_deletes_bytes_keeps_leaves_and_says_why(
     referral = next(i for i, (e, _) in enumerate(messages) if e.message_class == "Referral")
     assert isinstance(log.message(referral), Pruned)
     assert log.message(5) == messages[5][1]
-    if is_sqlite:
+    if isinstance(log.storage, SqliteLogStorage):
         # secure_delete and a truncated WAL: the bytes are gone from the files too.
-        files = b"".join(p.read_bytes() for p in log.storage.path.parent.iterdir())  # type: ignore[attr-defined]
+        files = b"".join(p.read_bytes() for p in log.storage.path.parent.iterdir())
         assert marker not in files
     with pytest.raises(LogRangeError, match="retention rule id"):
         log.prune(range(0, 1), "no spaces allowed")
@@ -343,7 +357,8 @@ def test_a_malformed_stored_row_is_a_store_error_not_a_crash(
     log = sqlite_log
     log.append_many(messages[:3])
     log.prune(range(1, 2), "R-1")
-    with sqlite3.connect(log.storage.path) as attacker:  # type: ignore[attr-defined]
+    assert isinstance(log.storage, SqliteLogStorage)
+    with sqlite3.connect(log.storage.path) as attacker:
         attacker.execute("UPDATE log_pruned SET pruned_at = 'yesterday'")
         attacker.execute("UPDATE log_message SET raw = raw || 'x' WHERE idx = 2")
     with pytest.raises(LogStoreError, match="a stored row is malformed"):

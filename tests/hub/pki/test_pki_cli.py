@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from hub.errors import CertificateExpired, CertificateRevoked
 from hub.pki.issuing import load_registry
@@ -116,7 +117,8 @@ def test_rotation_then_revocation(tmp_path: Path) -> None:
     assert "Wrote CRL number 3" in output
     assert f"revoked      {old.serial_number:x}" in output
     crl = x509.load_pem_x509_crl(layout.crl.read_bytes())
-    assert crl.next_update_utc - crl.last_update_utc == timedelta(days=2)  # type: ignore[operator]
+    assert crl.next_update_utc is not None
+    assert crl.next_update_utc - crl.last_update_utc == timedelta(days=2)
 
 
 def test_issue_an_expired_test_certificate(cli_pki: PkiLayout, tmp_path: Path) -> None:
@@ -144,7 +146,9 @@ def test_issue_a_tls_certificate_with_names_and_rsa(cli_pki: PkiLayout, tmp_path
     assert san.get_values_for_type(x509.DNSName) == [
         "localhost", "hub.irt.example", "irt.london.example",
     ]  # fmt: skip
-    assert cert.public_key().key_size == 2048  # type: ignore[union-attr]
+    key = cert.public_key()
+    assert isinstance(key, rsa.RSAPublicKey)
+    assert key.key_size == 2048
     assert load_registry(cli_pki).issued[-1].serial == cert.serial_number
 
 

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from ipaddress import IPv4Address
+from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hub.authorities import AUTHORITY_NAMES, PARTIES
@@ -20,13 +23,14 @@ from hub.pki.profile import DOCUMENT_SIGNING, authority_of, check_key, check_pur
 from tests.support.pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, raw_certificate
 
 Ca = tuple[x509.Certificate, PrivateKey]
+_E = TypeVar("_E", bound=x509.ExtensionType)
 
 
-def _cert(path: object) -> x509.Certificate:
-    return x509.load_pem_x509_certificate(path.read_bytes())  # type: ignore[attr-defined]
+def _cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
 
 
-def _ext(cert: x509.Certificate, kind: type[x509.ExtensionType]) -> x509.Extension:  # type: ignore[type-arg]
+def _ext(cert: x509.Certificate, kind: type[_E]) -> x509.Extension[_E]:
     return cert.extensions.get_extension_for_class(kind)
 
 
@@ -63,10 +67,11 @@ def test_root_profile(dev_pki: PkiLayout) -> None:
     assert usage.value.crl_sign
     assert not usage.value.digital_signature
     ski = _ext(root, x509.SubjectKeyIdentifier).value
-    assert ski == x509.SubjectKeyIdentifier.from_public_key(root.public_key())  # type: ignore[arg-type]
+    assert ski == x509.SubjectKeyIdentifier.from_public_key(root.public_key())
     assert root.not_valid_after_utc - root.not_valid_before_utc == timedelta(days=7305, minutes=5)
-    assert isinstance(root.public_key(), ec.EllipticCurvePublicKey)
-    assert root.public_key().curve.name == "secp256r1"  # type: ignore[union-attr]
+    key = root.public_key()
+    assert isinstance(key, ec.EllipticCurvePublicKey)
+    assert key.curve.name == "secp256r1"
 
 
 @pytest.mark.parametrize("code", [AuthorityCode("E09000001"), LAMBETH, HUB])
@@ -156,8 +161,8 @@ def test_authority_of_refuses_a_certificate_that_does_not_name_one_authority(
     ],
     ids=["p256", "p384", "rsa2048", "p521", "rsa1024", "ed25519"],
 )
-def test_allowed_key_types(ca: Ca, key: object, allowed: bool) -> None:
-    cert = raw_certificate(ca[0], ca[1], public_key=key)  # type: ignore[arg-type]
+def test_allowed_key_types(ca: Ca, key: CertificatePublicKeyTypes, allowed: bool) -> None:
+    cert = raw_certificate(ca[0], ca[1], public_key=key)
     if allowed:
         check_key(cert)
     else:

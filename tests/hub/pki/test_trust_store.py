@@ -26,8 +26,8 @@ from hub.errors import (
 from hub.pki.certificates import PrivateKey, Revocation, build_crl, issue_root, new_key
 from hub.pki.issuing import revoke
 from hub.pki.layout import PkiLayout
-from hub.pki.profile import ROOT_NAME
-from hub.pki.trust import MAX_CHAIN_LENGTH, TrustStore
+from hub.pki.profile import ROOT_NAME, Purpose
+from hub.pki.trust import MAX_CHAIN_LENGTH, TrustStore, ValidatedChain
 from tests.support.pki_builders import (
     LAMBETH,
     SOUTHWARK,
@@ -63,8 +63,14 @@ def store(ca: Ca) -> TrustStore:
     return TrustStore([ca[0]], _crl(ca))
 
 
-def _validate(store: TrustStore, leaf: x509.Certificate, *inter: x509.Certificate, **kw: object):  # type: ignore[no-untyped-def]
-    return store.validate_chain(leaf, inter, at=kw.pop("at", now()), now=now(), **kw)  # type: ignore[arg-type]
+def _validate(
+    store: TrustStore,
+    leaf: x509.Certificate,
+    *inter: x509.Certificate,
+    at: datetime | None = None,
+    purpose: Purpose = "signing",
+) -> ValidatedChain:
+    return store.validate_chain(leaf, inter, at=at or now(), now=now(), purpose=purpose)
 
 
 # ----------------------------------------------------------------- accepted

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pytest
 
@@ -42,9 +43,24 @@ def ask(
     )
 
 
-def permit(rule_xml: RuleXml, rule_id: str, level: str = "details", **kw: object) -> str:
-    kw.setdefault("consents", ALL_CONSENTS)
-    return rule_xml(rule_id, "permit", "disclose", purposes=S47, level=level, **kw)
+def permit(
+    rule_xml: RuleXml,
+    rule_id: str,
+    level: str = "details",
+    *,
+    categories: Sequence[str] = (),
+    partners: Sequence[str] | None = None,
+) -> str:
+    return rule_xml(
+        rule_id,
+        "permit",
+        "disclose",
+        purposes=S47,
+        consents=ALL_CONSENTS,
+        level=level,
+        categories=categories,
+        partners=partners,
+    )
 
 
 def test_deny_by_default(engine: PolicyEngine, isp_xml: IspXml, rule_xml: RuleXml) -> None:
@@ -180,7 +196,7 @@ def test_lower_level_rule_adds_no_categories(
         source="l",
     )
     decision = ask(engine)
-    assert (decision.level, decision.categories) == ("details", {"identity"})
+    assert (decision.level, decision.categories) == ("details", frozenset({"identity"}))
     assert decision.basis[1].rule_ids == ("high",)
 
 

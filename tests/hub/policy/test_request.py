@@ -32,6 +32,7 @@ def test_values_outside_the_closed_lists_are_refused(field: str, value: str, mes
     }
     fields[field] = value
     with pytest.raises(SchemaInvalid, match=message):
+        # Deliberately untyped: each case passes a value outside the closed lists.
         PolicyRequest(**fields)  # type: ignore[arg-type]
 
 

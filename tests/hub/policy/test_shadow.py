@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -45,8 +46,15 @@ def engine(trust: TrustStore, signer_for: SignerFor) -> PolicyEngine:
     return engine
 
 
-def stage(engine: PolicyEngine, signer_for: SignerFor, level: str, **kw: object) -> None:
-    candidate = isp(LAMBETH, "disclose", level, version=2, **kw)  # type: ignore[arg-type]
+class _IspOptions(TypedDict, total=False):
+    categories: tuple[str, ...]
+    retention: int
+
+
+def stage(
+    engine: PolicyEngine, signer_for: SignerFor, level: str, **kw: Unpack[_IspOptions]
+) -> None:
+    candidate = isp(LAMBETH, "disclose", level, version=2, **kw)
     engine.stage_shadow(signed(candidate, signer_for(LAMBETH)), source="candidate.xml")
 
 

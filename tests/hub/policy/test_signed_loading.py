@@ -151,7 +151,9 @@ def test_document_changed_after_signing_is_refused(
     assert widened != good
     with pytest.raises(SignatureInvalid, match="changed after signing"):
         engine.install(widened, source=SOURCE)
-    assert engine.in_force(LAMBETH).digest == hashlib.sha256(good).hexdigest()  # type: ignore[union-attr]
+    in_force = engine.in_force(LAMBETH)
+    assert in_force is not None
+    assert in_force.digest == hashlib.sha256(good).hexdigest()
 
 
 def test_version_must_increase_and_a_resigned_copy_is_not_a_new_version(

@@ -176,7 +176,7 @@ async def test_a_restarted_hub_delivers_what_it_acknowledged(make_world: WorldFa
     await world.start_node(SOUTHWARK)
     await world.start_hub()
     for referral in prepared:
-        await wait_until(lambda r=referral: _state(world, r.message_id) == "delivered")
+        await wait_until(_reaches(world, referral.message_id, "delivered"))
     received = {r.referral_id for r in world.node_store(SOUTHWARK).received()}
     assert received == {r.message_id for r in prepared}
 
@@ -207,3 +207,8 @@ async def test_a_slow_node_holds_only_its_own_referrals(make_world: WorldFactory
     )
     assert _state(world, slow.message_id) == "queued"  # still waiting on Southwark
     await wait_until(lambda: _state(world, slow.message_id) == "delivered")
+
+
+def _reaches(world: ReferralWorld, referral_id: MessageId, state: str) -> Callable[[], bool]:
+    """A check for ``wait_until``: the hub holds ``referral_id`` in ``state``."""
+    return lambda: _state(world, referral_id) == state

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import TypedDict
 
 import pytest
 from lxml import etree
@@ -58,6 +59,12 @@ def test_an_inverted_birth_date_range_is_refused(referral: etree._Element) -> No
         ReferralSummary.from_element(referral, header_consent="given")
 
 
+class _Details(TypedDict, total=False):
+    reason: str | None
+    practitioner: Contact | None
+    outcome: str | None
+
+
 @pytest.mark.parametrize(
     ("status", "extra", "reason"),
     [
@@ -68,10 +75,10 @@ def test_an_inverted_birth_date_range_is_refused(referral: etree._Element) -> No
     ],
 )
 def test_status_details_go_only_with_their_status(
-    status: str, extra: dict[str, object], reason: str
+    status: str, extra: _Details, reason: str
 ) -> None:
     with pytest.raises(SchemaInvalid, match=reason):
-        StatusUpdate(new_message_id(), status, NOW, **extra)  # type: ignore[arg-type]
+        StatusUpdate(new_message_id(), status, NOW, **extra)
 
 
 def test_everything_the_hub_writes_is_schema_valid() -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Unpack
 
 import pytest
 import pytest_asyncio
@@ -29,7 +30,13 @@ from hub.referral.settings import ReferralSettings
 from hub.services.search import ServiceQuery
 from hub.verify import EnvelopeVerifier
 from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK, SUTTON
-from tests.support.referral_world import AMARA, ReferralWorld, camhs_referral, wait_until
+from tests.support.referral_world import (
+    AMARA,
+    DraftChanges,
+    ReferralWorld,
+    camhs_referral,
+    wait_until,
+)
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -58,7 +65,7 @@ def verifier(trust: TrustStore) -> EnvelopeVerifier:
     return EnvelopeVerifier(trust=trust)
 
 
-async def _refer(world: ReferralWorld, **changes: object) -> Signed:
+async def _refer(world: ReferralWorld, **changes: Unpack[DraftChanges]) -> Signed:
     client = world.referrals(LAMBETH)
     prepared = client.prepare(
         camhs_referral(**changes), practitioner=SOCIAL_WORKER, purpose=PURPOSE
@@ -189,9 +196,9 @@ async def test_same_message_id_with_other_bytes_is_a_duplicate(world: ReferralWo
 def _with_message_id(raw: bytes, message_id: str, client: object) -> bytes:
     """Re-sign ``raw`` with its MessageID replaced (a sender reusing an ID)."""
     root = etree.fromstring(raw)
-    root.find(
-        "{urn:lcpc:irt:envelope:1}Header/{urn:lcpc:irt:envelope:1}MessageID"
-    ).text = message_id
+    field = root.find("{urn:lcpc:irt:envelope:1}Header/{urn:lcpc:irt:envelope:1}MessageID")
+    assert field is not None
+    field.text = message_id
     root.remove(root[-1])
     return client.exchange.signer.sign(root)  # type: ignore[attr-defined, no-any-return]
 
@@ -223,7 +230,7 @@ def _with_message_id(raw: bytes, message_id: str, client: object) -> bytes:
     ids=["too-old", "concern-level", "category", "consent", "no-birth-date"],
 )
 async def test_ineligible_referral_is_refused_with_rule_and_reason_and_not_stored(
-    world: ReferralWorld, changes: dict[str, object], rule: str, reason: str
+    world: ReferralWorld, changes: DraftChanges, rule: str, reason: str
 ) -> None:
     client = world.referrals(LAMBETH)
     prepared = client.prepare(

@@ -54,11 +54,17 @@ def guard(store: SeenStore, clock: FixedClock) -> ReplayGuard:
 
 
 def _check(
-    guard: ReplayGuard, message_id: MessageId, digest: bytes = b"d1", **kw: object
+    guard: ReplayGuard,
+    message_id: MessageId,
+    digest: bytes = b"d1",
+    *,
+    sender: AuthorityCode = LAMBETH,
+    created: datetime = NOW,
+    expires: datetime | None = None,
 ) -> Sighting:
-    args: dict[str, object] = {"sender": LAMBETH, "created": NOW, "expires": None}
-    args.update(kw)
-    return guard.check(message_id=message_id, digest=digest, **args)  # type: ignore[arg-type]
+    return guard.check(
+        sender=sender, message_id=message_id, created=created, expires=expires, digest=digest
+    )
 
 
 def test_first_sighting_then_retry_with_same_bytes(guard: ReplayGuard) -> None:

@@ -57,7 +57,9 @@ def test_catalogue_of_another_authority_is_refused(sample: etree._Element) -> No
 
 
 def test_duplicate_service_ids_are_refused(sample: etree._Element) -> None:
-    sample.append(copy.deepcopy(sample.find(_D + "Service")))
+    service = sample.find(_D + "Service")
+    assert service is not None
+    sample.append(copy.deepcopy(service))
     with pytest.raises(SchemaInvalid, match="service ID 'swk-camhs-teen' appears twice"):
         parse_catalogue(sample, sender=SOUTHWARK)
 

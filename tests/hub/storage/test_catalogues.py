@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hub.identifiers import AuthorityCode, new_message_id
-from hub.services.store import CatalogueStore, StoredCatalogue
+from hub.services.store import StoredCatalogue
 from hub.storage.postgresql.catalogues import PgCatalogueStore
 from hub.storage.postgresql.database import PgDatabase
 from hub.storage.sqlite.catalogues import SqliteCatalogueStore
@@ -38,7 +38,7 @@ def test_only_a_later_catalogue_replaces_the_one_held(
     if backend == "postgresql":
         database = PgDatabase(request.getfixturevalue("pg_dsn"), pool_size=2)
 
-    def open_store() -> CatalogueStore:
+    def open_store() -> SqliteCatalogueStore | PgCatalogueStore:
         if database is None:
             return SqliteCatalogueStore(tmp_path / "catalogues.sqlite")
         return PgCatalogueStore(database)
@@ -49,7 +49,7 @@ def test_only_a_later_catalogue_replaces_the_one_held(
     assert not store.put(_entry("E09000028", NOW, b"<same-time/>"))
     assert store.put(_entry("E09000008", NOW))
     assert store.put(_entry("E09000028", NOW + timedelta(hours=1), b"<later/>"))
-    store.close()  # type: ignore[attr-defined]
+    store.close()
     reopened = open_store()
     held = reopened.load_all()
     assert [e.authority for e in held] == ["E09000008", "E09000028"]

@@ -15,7 +15,7 @@ import pytest
 import pytest_asyncio
 from click.testing import CliRunner, Result
 
-from hub.identifiers import AuthorityCode
+from hub.identifiers import AuthorityCode, MessageId
 from hub.pki.layout import PkiLayout
 from irthub.cli import main
 from tests.support.parties import LAMBETH, SOUTHWARK, key_tables
@@ -82,10 +82,10 @@ async def test_refer_then_follow_then_answer(world: ReferralWorld) -> None:
         "--agency", "social-care", "--phone", "020 7926 1000",
     )  # fmt: skip
     assert sent.exit_code == 0, sent.output
-    referral_id = sent.output.split()[1]
+    referral_id = MessageId(sent.output.split()[1])
     assert referral_id.startswith("urn:uuid:")
     store = world.node_store(SOUTHWARK)
-    await wait_until(lambda: store.get(referral_id) is not None)  # type: ignore[arg-type]
+    await wait_until(lambda: store.get(referral_id) is not None)
 
     inbox = await _irthub("referral", "inbox", "--config", str(southwark))
     assert referral_id in inbox.output
