@@ -36,7 +36,7 @@ from hub.identifiers import HUB, AuthorityCode
 from hub.pki.certificates import issue_root
 from hub.pki.issuing import issue_certificate, new_key
 from hub.pki.layout import PkiLayout
-from hub.pki.profile import ROOT_NAME, describe
+from hub.pki.profile import describe
 from hub.pki.trust import TrustStore
 from hub.policy.decision import Basis, Decision
 from hub.signing import Signer
@@ -267,7 +267,7 @@ async def test_original_query_signed_under_a_look_alike_root_is_untrusted(node: 
     assert node.error(body) == (
         "untrusted-certificate",
         f"certificate {describe(certificate)} does not chain to the London root CA: no pinned "
-        f"root or supplied intermediate named '{ROOT_NAME.rfc4514_string()}' verifies its "
+        f"root or supplied intermediate named '{attacker_root.subject.rfc4514_string()}' verifies its "
         "signature",
     )
 

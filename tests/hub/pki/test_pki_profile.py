@@ -17,9 +17,11 @@ from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.pki.certificates import PrivateKey
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import DOCUMENT_SIGNING, authority_of, check_key, check_purpose
+from hub.pki.profile_loader import default_profiles
 from tests.support.pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, raw_certificate
 
 Ca = tuple[x509.Certificate, PrivateKey]
+PROFILES = default_profiles()
 
 
 def _cert(path: object) -> x509.Certificate:
@@ -159,20 +161,20 @@ def test_authority_of_refuses_a_certificate_that_does_not_name_one_authority(
 def test_allowed_key_types(ca: Ca, key: object, allowed: bool) -> None:
     cert = raw_certificate(ca[0], ca[1], public_key=key)  # type: ignore[arg-type]
     if allowed:
-        check_key(cert)
+        check_key(cert, PROFILES.signing)
     else:
         with pytest.raises(
             UntrustedCertificate, match=r"has (an EC key on curve|an RSA key|a _?Ed)"
         ):
-            check_key(cert)
+            check_key(cert, PROFILES.signing)
 
 
 def test_purposes_are_exclusive(ca: Ca) -> None:
     both = raw_certificate(ca[0], ca[1], eku=[DOCUMENT_SIGNING, *TLS_EKU])
     with pytest.raises(UntrustedCertificate, match=r"is not a message-signing certificate"):
-        check_purpose(both, "signing")
+        check_purpose(both, "signing", PROFILES)
     with pytest.raises(UntrustedCertificate, match=r"is not a TLS certificate"):
-        check_purpose(both, "tls")
+        check_purpose(both, "tls", PROFILES)
 
 
 def test_a_signing_certificate_needs_digital_signature(ca: Ca) -> None:
@@ -180,4 +182,4 @@ def test_a_signing_certificate_needs_digital_signature(ca: Ca) -> None:
 
     cert = raw_certificate(ca[0], ca[1], key_usage=usage(signature=False))
     with pytest.raises(UntrustedCertificate, match=r"key usage lacks digitalSignature"):
-        check_purpose(cert, "signing")
+        check_purpose(cert, "signing", PROFILES)
