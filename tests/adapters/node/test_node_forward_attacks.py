@@ -267,8 +267,8 @@ async def test_original_query_signed_under_a_look_alike_root_is_untrusted(node: 
     assert node.error(body) == (
         "untrusted-certificate",
         f"certificate {describe(certificate)} does not chain to the London root CA: no pinned "
-        f"root or supplied intermediate named '{attacker_root.subject.rfc4514_string()}' verifies its "
-        "signature",
+        f"root or supplied intermediate named '{attacker_root.subject.rfc4514_string()}' "
+        "verifies its signature",
     )
 
 
