@@ -168,9 +168,11 @@ class _Table:
     data: Mapping[str, object]
 
     def fail(self, key: str, reason: str) -> NoReturn:
+        """Raise ``ProfileInvalid`` naming the file and ``key`` of this table."""
         raise ProfileInvalid(f"{self.source}: {self.prefix}{key}: {reason}")
 
     def only(self, *keys: str) -> None:
+        """Refuse any key but ``keys``: a misspelt key must not be silently ignored."""
         for key in self.data:
             if key not in keys:
                 self.fail(key, f"unknown key; this table takes {', '.join(keys)}")
@@ -215,9 +217,11 @@ class _Table:
                 self.fail(f"{key}[{index}]", f"must be a string, not {item!r}")
         return tuple(value)
 
-    def names(self, key: str, vocabulary: Mapping[str, object], what: str) -> tuple[str, ...]:
+    def names(
+        self, key: str, vocabulary: Mapping[str, object], what: str, *, optional: bool = False
+    ) -> tuple[str, ...]:
         """A list of names from ``vocabulary``, each once."""
-        names = self.strings(key, optional=True)
+        names = self.strings(key, optional=optional)
         for index, name in enumerate(names):
             if name not in vocabulary:
                 self.fail(
@@ -300,7 +304,7 @@ def _basic_constraints(table: _Table, *, ca: bool) -> BasicConstraintsRule:
 def _key_usage(table: _Table, *, ca: bool) -> KeyUsageRule:
     table.only("critical", "issued", "issued_with_ec_key", "required")
     issued = table.names("issued", KEY_USAGES, "a key usage")
-    with_ec = table.names("issued_with_ec_key", KEY_USAGES, "a key usage")
+    with_ec = table.names("issued_with_ec_key", KEY_USAGES, "a key usage", optional=True)
     required = table.names("required", KEY_USAGES, "a key usage")
     for index, name in enumerate(required):
         if name not in issued:
