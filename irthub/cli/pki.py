@@ -84,7 +84,7 @@ _KEY_TYPE = click.option(
     type=click.Choice(["ec", "rsa"]),
     default="ec",
     show_default=True,
-    help="ec: ECDSA on the profile's curve (P-256). rsa: RSA of --rsa-bits.",
+    help="ec: ECDSA on each profile's curve. rsa: RSA of --rsa-bits.",
 )
 _RSA_BITS = click.option(
     "--rsa-bits",
@@ -178,7 +178,7 @@ def init_command(
     "--not-before",
     metavar="ISO-TIME",
     callback=_iso_time,
-    help="Start of validity [default: now - 5 min].",
+    help="Start of validity  [default: now minus the profile's backdate_minutes]",
 )
 @click.option(
     "--not-after",
