@@ -33,8 +33,8 @@ certificates, the pinned roots and the profiles, so their outcome — the
 intermediates (keyed by the certificates themselves, which hash and compare
 by their full DER), in a bounded LRU shared by every store made from the same
 roots (``with_crl``). Steps (3) and (4) run on every call: a few comparisons
-and set lookups. A refusal is a
-``TrustFailure`` naming the certificate and the rule it breaks.
+and set lookups. A refusal is a ``TrustFailure`` naming the certificate and
+the rule it breaks.
 """
 
 from __future__ import annotations
