@@ -1,25 +1,21 @@
-"""Building certificates and CRLs to the London profile: keys in, ``cryptography`` objects out.
+"""Building certificates and CRLs to the London profiles: keys in, ``cryptography`` objects out.
 
 Nothing here touches the disk or the clock: every time is an argument. The
-directory-level operations (``irthub pki``) are in ``hub.pki.issuing``.
-Extensions follow RFC 5280 §4.2 and docs/pki.md:
-
-- root: basicConstraints CA pathLen 1 (critical), keyUsage keyCertSign and
-  cRLSign (critical), subjectKeyIdentifier;
-- party: basicConstraints CA:false (critical), keyUsage (critical),
-  extendedKeyUsage, subjectAltName with the authority URN, subject and
-  authority key identifiers;
-- CRL (RFC 5280 §5): v2, cRLNumber and authorityKeyIdentifier, one entry per
-  revoked serial with its date and, unless unspecified, its reasonCode.
+directory-level operations (``irthub pki``) are in ``hub.pki.issuing``. What a
+certificate contains comes from its ``CertificateProfile``
+(``certs/profiles/*.toml``): subject, subjectAltName, basicConstraints,
+keyUsage, extendedKeyUsage and key identifiers, each with the profile's
+criticality, and nothing else (RFC 5280 §4.2). The profiles default to the
+packaged ones (``default_profiles``). CRLs follow RFC 5280 §5: v2, cRLNumber
+and authorityKeyIdentifier, one entry per revoked serial with its date and,
+unless unspecified, its reasonCode.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from ipaddress import IPv4Address
 from types import MappingProxyType
 from typing import Final, Literal
 
@@ -27,24 +23,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
-from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from hub.authorities import AUTHORITY_NAMES
-from hub.identifiers import AuthorityCode, authority_urn
+from hub.identifiers import AuthorityCode
 from hub.pki.errors import PkiError
-from hub.pki.profile import (
-    DEFAULT_TLS_HOST,
-    DOCUMENT_SIGNING,
-    MIN_RSA_BITS,
-    ROOT_NAME,
-    ROOT_PATH_LENGTH,
-    Purpose,
-    key_problem,
-    party_name,
-)
+from hub.pki.profile_loader import default_profiles
+from hub.pki.profile_model import CertificateProfile, KeyRules, ProfileSet, Purpose
 
 __all__ = [
-    "DEFAULT_RSA_BITS",
+    "DEFAULT_TLS_HOST",
     "REVOCATION_REASONS",
     "KeyType",
     "PrivateKey",
@@ -60,8 +47,8 @@ KeyType = Literal["ec", "rsa"]
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
 
-DEFAULT_RSA_BITS: Final = 3072
-"""``--key-type rsa`` without ``--rsa-bits``: NIST SP 800-57's 128-bit level."""
+DEFAULT_TLS_HOST: Final = "localhost"
+"""The ``{host}`` of a TLS certificate when no host name is given."""
 
 REVOCATION_REASONS: Final[Mapping[str, x509.ReasonFlags]] = MappingProxyType(
     {
@@ -72,14 +59,6 @@ REVOCATION_REASONS: Final[Mapping[str, x509.ReasonFlags]] = MappingProxyType(
     }
 )
 """RFC 5280 §5.3.1 reason names (``keyCompromise``, ``superseded``, …) → flags."""
-
-_LOOPBACK: Final = IPv4Address("127.0.0.1")
-# A DNS name as a certificate may carry it: ASCII labels, an optional leading
-# wildcard label (RFC 6125 §6.4.3). Anything else is refused before signing.
-_DNS_NAME: Final = re.compile(
-    r"(\*\.)?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,40 +72,53 @@ class Revocation:
     """RFC 5280 §5.3.1; ``unspecified`` is written as no reasonCode at all."""
 
 
-def new_key(key_type: KeyType = "ec", *, rsa_bits: int = DEFAULT_RSA_BITS) -> PrivateKey:
-    """A fresh ECDSA P-256 key, or an RSA key of ``rsa_bits``.
+def new_key(
+    key_type: KeyType = "ec", *, rsa_bits: int | None = None, rules: KeyRules | None = None
+) -> PrivateKey:
+    """A fresh ECDSA key on the profile's curve, or an RSA key of ``rsa_bits``.
 
-    Raises ``PkiError`` for RSA shorter than 2048 bits.
+    ``rules`` are a profile's ``[key]`` (default: the packaged signing
+    profile's); ``rsa_bits`` defaults to its ``rsa_bits``. Raises ``PkiError``
+    for RSA shorter than the profile accepts.
     """
+    rules = rules or default_profiles().signing.key
     if key_type == "ec":
-        return ec.generate_private_key(ec.SECP256R1())
-    if rsa_bits < MIN_RSA_BITS:
+        return ec.generate_private_key(rules.ec_curve())
+    bits = rules.rsa_bits if rsa_bits is None else rsa_bits
+    if bits < rules.min_rsa_bits:
         raise PkiError(
-            f"RSA keys of {rsa_bits} bits are refused; the London profile needs at least "
-            f"{MIN_RSA_BITS} (default {DEFAULT_RSA_BITS})"
+            f"RSA keys of {bits} bits are refused; the London profile needs at least "
+            f"{rules.min_rsa_bits} (default {rules.rsa_bits})"
         )
-    return rsa.generate_private_key(public_exponent=65537, key_size=rsa_bits)
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
 
 
-def issue_root(key: PrivateKey, *, not_before: datetime, not_after: datetime) -> x509.Certificate:
-    """The self-signed London root CA certificate for ``key``.
+def issue_root(
+    key: PrivateKey,
+    *,
+    not_before: datetime,
+    not_after: datetime,
+    profile: CertificateProfile | None = None,
+) -> x509.Certificate:
+    """The self-signed London root CA certificate for ``key``, from the root ``profile``.
 
     Raises ``PkiError`` for a key or validity the profile does not allow.
     """
-    _check_issuable(key.public_key(), not_before, not_after)
-    return (
-        x509.CertificateBuilder()
-        .subject_name(ROOT_NAME)
-        .issuer_name(ROOT_NAME)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=ROOT_PATH_LENGTH), critical=True)
-        .add_extension(_key_usage(cert_sign=True), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .sign(key, hashes.SHA256())
+    profile = profile or default_profiles().root
+    _check_issuable(profile, key.public_key(), not_before, not_after)
+    name = profile.subject_name({})
+    builder = _builder(
+        profile,
+        subject=name,
+        public_key=key.public_key(),
+        not_before=not_before,
+        not_after=not_after,
+        alt_names=(),
     )
+    if profile.authority_key_identifier:
+        aki = x509.AuthorityKeyIdentifier.from_issuer_public_key(key.public_key())
+        builder = builder.add_extension(aki, critical=False)
+    return builder.issuer_name(name).sign(key, hashes.SHA256())
 
 
 def issue_certificate(
@@ -140,42 +132,35 @@ def issue_certificate(
     not_after: datetime,
     host: str = DEFAULT_TLS_HOST,
     dns_names: Sequence[str] = (),
+    profiles: ProfileSet | None = None,
 ) -> x509.Certificate:
     """A ``kind`` certificate for ``party``'s ``public_key``, signed by the issuer.
 
-    TLS certificates name ``host`` as their CN and carry DNS ``localhost``,
-    ``host``, each of ``dns_names`` and IP 127.0.0.1. Raises ``PkiError`` for
-    an unknown party, a weak key, an empty or naive validity window, or a
-    malformed DNS name.
+    Built from the ``kind`` profile of ``profiles`` (default: the packaged
+    ones) with the template fields ``{code}``, ``{name}`` and ``{host}``;
+    ``dns_names`` are added to the subjectAltName where the profile allows
+    extra DNS names. Raises ``PkiError`` for an unknown party, a key the
+    profile does not accept, an empty or naive validity window, extra DNS
+    names the profile does not take, or a malformed DNS name.
     """
     if party not in AUTHORITY_NAMES:
         raise PkiError(f"{party!r} is not a London authority code (E09000001-E09000033) or HUB")
-    _check_issuable(public_key, not_before, not_after)
-    alt_names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(authority_urn(party))]
-    usages = [DOCUMENT_SIGNING]
-    if kind == "tls":
-        names = list(dict.fromkeys((DEFAULT_TLS_HOST, host, *dns_names)))
-        for name in names:
-            if not _DNS_NAME.match(name):
-                raise PkiError(f"{name!r} is not a DNS name a certificate can carry")
-        alt_names += [*map(x509.DNSName, names), x509.IPAddress(_LOOPBACK)]
-        usages = [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-    return (
-        x509.CertificateBuilder()
-        .subject_name(party_name(party, kind, host))
-        .issuer_name(issuer_cert.subject)
-        .public_key(public_key)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(_party_key_usage(kind, public_key), critical=True)
-        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
-        .add_extension(x509.SubjectAlternativeName(alt_names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(_authority_key_id(issuer_cert), critical=False)
-        .sign(issuer_key, hashes.SHA256())
+    profile = (profiles or default_profiles()).party(kind)
+    _check_issuable(profile, public_key, not_before, not_after)
+    fields = {"code": party, "name": AUTHORITY_NAMES[party], "host": host}
+    rule = profile.subject_alt_name
+    alt_names = () if rule is None else rule.general_names(fields, dns_names, profile.file_name)
+    builder = _builder(
+        profile,
+        subject=profile.subject_name(fields),
+        public_key=public_key,
+        not_before=not_before,
+        not_after=not_after,
+        alt_names=alt_names,
     )
+    if profile.authority_key_identifier:
+        builder = builder.add_extension(_authority_key_id(issuer_cert), critical=False)
+    return builder.issuer_name(issuer_cert.subject).sign(issuer_key, hashes.SHA256())
 
 
 def build_crl(
@@ -214,10 +199,47 @@ def build_crl(
     return builder.sign(issuer_key, hashes.SHA256())
 
 
+def _builder(
+    profile: CertificateProfile,
+    *,
+    subject: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    not_before: datetime,
+    not_after: datetime,
+    alt_names: Sequence[x509.GeneralName],
+) -> x509.CertificateBuilder:
+    """Subject, key, validity and every extension of ``profile`` but the issuer's."""
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(
+            profile.basic_constraints.extension(), critical=profile.basic_constraints.critical
+        )
+        .add_extension(profile.key_usage.extension(public_key), critical=profile.key_usage.critical)
+    )
+    if profile.extended_key_usage is not None:
+        eku = profile.extended_key_usage
+        builder = builder.add_extension(eku.extension(), critical=eku.critical)
+    if profile.subject_alt_name is not None:
+        san = x509.SubjectAlternativeName(alt_names)
+        builder = builder.add_extension(san, critical=profile.subject_alt_name.critical)
+    if profile.subject_key_identifier:
+        ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
+        builder = builder.add_extension(ski, critical=False)
+    return builder
+
+
 def _check_issuable(
-    key: CertificatePublicKeyTypes, not_before: datetime, not_after: datetime
+    profile: CertificateProfile,
+    key: CertificatePublicKeyTypes,
+    not_before: datetime,
+    not_after: datetime,
 ) -> None:
-    problem = key_problem(key)
+    problem = profile.key.problem(key)
     if problem is not None:
         raise PkiError(f"cannot certify {problem}")
     if not_before.tzinfo is None or not_after.tzinfo is None:
@@ -235,31 +257,3 @@ def _authority_key_id(issuer_cert: x509.Certificate) -> x509.AuthorityKeyIdentif
     except x509.ExtensionNotFound:
         return x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_cert.public_key())  # type: ignore[arg-type]
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
-
-
-def _party_key_usage(kind: Purpose, public_key: PublicKey) -> x509.KeyUsage:
-    if kind == "signing":
-        return _key_usage(digital_signature=True, content_commitment=True)
-    return _key_usage(
-        digital_signature=True, key_agreement=isinstance(public_key, ec.EllipticCurvePublicKey)
-    )
-
-
-def _key_usage(
-    *,
-    digital_signature: bool = False,
-    content_commitment: bool = False,
-    key_agreement: bool = False,
-    cert_sign: bool = False,
-) -> x509.KeyUsage:
-    return x509.KeyUsage(
-        digital_signature=digital_signature,
-        content_commitment=content_commitment,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=key_agreement,
-        key_cert_sign=cert_sign,
-        crl_sign=cert_sign,
-        encipher_only=False,
-        decipher_only=False,
-    )

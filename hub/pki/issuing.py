@@ -1,5 +1,7 @@
 """The development CA: ``irthub pki init``, ``issue``, ``revoke`` and ``crl`` on a PKI directory.
 
+Every certificate is issued from its profile in ``certs/profiles/`` (keys,
+validity, extensions; ``profiles`` defaults to the packaged ones).
 ``init_pki`` makes the London root CA, a message-signing and a separate TLS
 certificate (each with its own key) for the 33 authorities and the hub, and
 CRL number 1; ``reissue`` rotates one certificate (or makes a test
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -28,7 +31,7 @@ from cryptography.hazmat.primitives import serialization
 from hub.authorities import PARTIES
 from hub.identifiers import AuthorityCode
 from hub.pki.certificates import (
-    DEFAULT_RSA_BITS,
+    DEFAULT_TLS_HOST,
     REVOCATION_REASONS,
     KeyType,
     PrivateKey,
@@ -40,17 +43,12 @@ from hub.pki.certificates import (
 )
 from hub.pki.errors import PkiError
 from hub.pki.layout import PkiLayout, write_private_key, write_public_file
-from hub.pki.profile import (
-    BACKDATE,
-    CRL_VALIDITY,
-    DEFAULT_TLS_HOST,
-    PARTY_VALIDITY,
-    ROOT_VALIDITY,
-    Purpose,
-)
+from hub.pki.profile_loader import default_profiles
+from hub.pki.profile_model import ProfileSet, Purpose
 from hub.pki.registry import IssuedRecord, Registry, parse_serial
 
 __all__ = [
+    "CRL_VALIDITY",
     "REVOCATION_REASONS",
     "init_pki",
     "issue_certificate",
@@ -62,6 +60,9 @@ __all__ = [
     "write_crl",
 ]
 
+CRL_VALIDITY: Final = timedelta(days=7)
+"""Default gap between a CRL's thisUpdate and nextUpdate (``--next-update-days``)."""
+
 _PURPOSES: tuple[Purpose, ...] = ("signing", "tls")
 
 
@@ -70,26 +71,36 @@ def init_pki(
     *,
     now: datetime,
     key_type: KeyType = "ec",
-    rsa_bits: int = DEFAULT_RSA_BITS,
+    rsa_bits: int | None = None,
     force: bool = False,
     host: str = DEFAULT_TLS_HOST,
     progress: Callable[[int, IssuedRecord], None] | None = None,
+    profiles: ProfileSet | None = None,
 ) -> Registry:
     """Create the root CA, every party's signing and TLS certificates, and CRL number 1.
 
-    ``progress`` is told each party certificate as it is written, with the
-    count so far. Raises ``PkiError`` when a CA already exists in the
-    directory and ``force`` is false, for RSA below 2048 bits, and when a file
-    cannot be written.
+    Keys are ``key_type`` (RSA of ``rsa_bits``, default each profile's);
+    validity and extensions are each profile's. ``progress`` is told each
+    party certificate as it is written, with the count so far. Raises
+    ``PkiError`` when a CA already exists in the directory and ``force`` is
+    false, for a key a profile does not accept, and when a file cannot be
+    written; ``ProfileInvalid`` for a broken profile.
     """
     _check_time(now)
+    profiles = profiles or default_profiles()
     if layout.has_ca() and not force:
         raise PkiError(
             f"{layout.root} already holds a CA ({layout.root_cert.name}, {layout.registry.name}); "
             "pass --force to replace it and every certificate in it"
         )
-    root_key = new_key(key_type, rsa_bits=rsa_bits)
-    root = issue_root(root_key, not_before=now - BACKDATE, not_after=now + ROOT_VALIDITY)
+    root_profile = profiles.root
+    root_key = new_key(key_type, rsa_bits=rsa_bits, rules=root_profile.key)
+    root = issue_root(
+        root_key,
+        not_before=now - root_profile.validity.backdate,
+        not_after=now + root_profile.validity.period,
+        profile=root_profile,
+    )
     with _writing(layout.root):
         layout.root.mkdir(parents=True, exist_ok=True)
         write_private_key(layout.root_key, _pem_key(root_key))
@@ -97,16 +108,18 @@ def init_pki(
     registry = Registry(issued=(IssuedRecord.of(root, "root", None),))
     for code in PARTIES:
         for purpose in _PURPOSES:
-            key = new_key(key_type, rsa_bits=rsa_bits)
+            profile = profiles.party(purpose)
+            key = new_key(key_type, rsa_bits=rsa_bits, rules=profile.key)
             cert = issue_certificate(
                 root,
                 root_key,
                 party=code,
                 kind=purpose,
                 public_key=key.public_key(),
-                not_before=now - BACKDATE,
-                not_after=now + PARTY_VALIDITY,
+                not_before=now - profile.validity.backdate,
+                not_after=now + profile.validity.period,
                 host=host,
+                profiles=profiles,
             )
             _write_pair(layout.key(code, purpose), layout.cert(code, purpose), key, cert)
             record = IssuedRecord.of(cert, purpose, code)
@@ -129,20 +142,24 @@ def reissue(
     dns_names: Sequence[str] = (),
     host: str = DEFAULT_TLS_HOST,
     key_type: KeyType = "ec",
-    rsa_bits: int = DEFAULT_RSA_BITS,
+    rsa_bits: int | None = None,
     out_dir: Path | None = None,
+    profiles: ProfileSet | None = None,
 ) -> IssuedRecord:
     """Issue ``party`` a new ``kind`` certificate with a fresh key and record it.
 
     The files replace ``<CODE>/<kind>.pem`` and ``.key``, or go to
     ``out_dir/<kind>.pem`` and ``.key`` when given (test certificates that
     must not displace the party's own). Validity is ``not_before`` (default
-    now minus the clock window) to ``not_after``, or ``days`` from now
-    (default two years). The old certificate stays valid until revoked.
-    Raises ``PkiError`` for an unknown party, an empty window, both ``days``
-    and ``not_after``, a weak key, or a directory without a CA.
+    now minus the profile's backdating) to ``not_after``, or ``days`` from
+    now (default the profile's validity). The old certificate stays valid
+    until revoked. Raises ``PkiError`` for an unknown party, an empty window,
+    both ``days`` and ``not_after``, a key the profile does not accept, or a
+    directory without a CA.
     """
     _check_time(now)
+    profiles = profiles or default_profiles()
+    profile = profiles.party(kind)
     code = _party(party)
     if days is not None and not_after is not None:
         raise PkiError("give either a validity in days or an explicit notAfter, not both")
@@ -150,17 +167,19 @@ def reissue(
         raise PkiError(f"validity must be at least one day, not {days}")
     root, root_key = load_ca(layout)
     registry = load_registry(layout)
-    key = new_key(key_type, rsa_bits=rsa_bits)
+    key = new_key(key_type, rsa_bits=rsa_bits, rules=profile.key)
+    period = timedelta(days=days) if days else profile.validity.period
     cert = issue_certificate(
         root,
         root_key,
         party=code,
         kind=kind,
         public_key=key.public_key(),
-        not_before=not_before or now - BACKDATE,
-        not_after=not_after or now + (timedelta(days=days) if days else PARTY_VALIDITY),
+        not_before=not_before or now - profile.validity.backdate,
+        not_after=not_after or now + period,
         host=host,
         dns_names=dns_names,
+        profiles=profiles,
     )
     if out_dir is None:
         key_path, cert_path = layout.key(code, kind), layout.cert(code, kind)

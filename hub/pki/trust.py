@@ -8,27 +8,33 @@ reduced to the London profile, docs/pki.md):
     certificate to an issuer whose subject is its issuer name and whose key
     verifies its signature (``verify_directly_issued_by``); at most
     ``MAX_CHAIN_LENGTH`` certificates; a leaf that is itself a root is refused;
-(2) every issuer is a CA (basicConstraints CA:true) with keyUsage
-    keyCertSign, within its pathLenConstraint; the leaf is not a CA;
+(2) every issuer is a CA (basicConstraints CA:true) with the keyUsage the
+    root profile requires (keyCertSign), within its pathLenConstraint; the
+    leaf is not a CA;
 (3) every certificate is valid at ``at`` (the message's ``Created``) and at
     ``now``;
 (4) the CRL, when the store has one, is current (its nextUpdate has not
     passed), covers every non-root certificate in the path (same issuer), and
     lists none of them;
-(5) the leaf's usages fit ``purpose``: id-kp-documentSigning (RFC 9336) for
-    message signing, serverAuth + clientAuth for TLS, never both;
-(6) every key is ECDSA P-256/P-384 or RSA of at least 2048 bits (an
+(5) the leaf's usages fit its purpose's profile (``check_purpose``):
+    id-kp-documentSigning (RFC 9336) for message signing, serverAuth +
+    clientAuth for TLS, never both, and the required keyUsage bits;
+(6) the leaf's key is one its profile accepts, every issuer's one the root
+    profile accepts (ECDSA P-256/P-384 or RSA of at least 2048 bits; an
     intermediate's key is checked before it is used to verify anything);
 (7) the leaf names one authority, the same by SAN URI and subject OU
     (``authority_of``; ``SenderMismatch`` otherwise).
 
-Steps (1), (2) and (5)–(7) depend only on the certificates and the pinned
-roots, so their outcome — the ``ValidatedChain`` or the refusal — is cached
-per purpose, leaf and intermediates (keyed by the certificates themselves,
-which hash and compare by their full DER), in a bounded LRU shared by every
-store made from the same roots (``with_crl``). Steps (3)
-and (4) run on every call: a few comparisons and set lookups. A refusal is a
-``TrustFailure`` naming the certificate and the rule it breaks.
+The rules of steps (2), (5) and (6) are not written here: they are derived
+from the store's ``ProfileSet`` (``certs/profiles/*.toml``, the same files
+``irthub pki`` issues from). Steps (1), (2) and (5)–(7) depend only on the
+certificates, the pinned roots and the profiles, so their outcome — the
+``ValidatedChain`` or the refusal — is cached per purpose, leaf and
+intermediates (keyed by the certificates themselves, which hash and compare
+by their full DER), in a bounded LRU shared by every store made from the same
+roots (``with_crl``). Steps (3) and (4) run on every call: a few comparisons
+and set lookups. A refusal is a ``TrustFailure`` naming the certificate and
+the rule it breaks.
 """
 
 from __future__ import annotations
@@ -53,7 +59,9 @@ from hub.errors import (
     UntrustedCertificate,
 )
 from hub.identifiers import AuthorityCode
-from hub.pki.profile import Purpose, authority_of, check_key, check_purpose, describe
+from hub.pki.profile import authority_of, check_key, check_purpose, describe
+from hub.pki.profile_loader import default_profiles
+from hub.pki.profile_model import CertificateProfile, ProfileSet, Purpose
 
 __all__ = ["CHAIN_CACHE_ENTRIES", "MAX_CHAIN_LENGTH", "TrustStore", "ValidatedChain"]
 
@@ -128,7 +136,7 @@ class TrustStore:
     for a newer CRL, sharing the certificate cache.
     """
 
-    __slots__ = ("_cache", "_crl", "_crl_issuer", "_revoked", "_roots")
+    __slots__ = ("_cache", "_crl", "_crl_issuer", "_profiles", "_revoked", "_roots")
 
     def __init__(
         self,
@@ -136,19 +144,25 @@ class TrustStore:
         crl: x509.CertificateRevocationList | None = None,
         *,
         cache_entries: int = CHAIN_CACHE_ENTRIES,
+        profiles: ProfileSet | None = None,
     ) -> None:
-        """Pin ``roots`` and load ``crl``.
+        """Pin ``roots``, load ``crl``, and check certificates against ``profiles``.
 
-        Raises ``InternalError`` when there is no root or a root is not a CA
-        certificate with an allowed key, and ``UntrustedCertificate`` when the
-        CRL is not signed by a pinned root or has no nextUpdate.
+        ``profiles`` default to the packaged ``certs/profiles/``. Raises
+        ``InternalError`` when there is no root or a root is not a CA
+        certificate with an allowed key, ``UntrustedCertificate`` when the CRL
+        is not signed by a pinned root or has no nextUpdate, and
+        ``ProfileInvalid`` for a broken packaged profile.
         """
-        self._roots = _pinned(roots)
+        self._profiles = profiles or default_profiles()
+        self._roots = _pinned(roots, self._profiles.root)
         self._cache = _ChainCache(cache_entries)
         self._load_crl(crl)
 
     @classmethod
-    def from_files(cls, root: Path, crl: Path | None = None) -> TrustStore:
+    def from_files(
+        cls, root: Path, crl: Path | None = None, *, profiles: ProfileSet | None = None
+    ) -> TrustStore:
         """Load PEM root certificate(s) and an optional PEM CRL.
 
         Raises ``InternalError`` naming a file that cannot be read or parsed,
@@ -162,11 +176,16 @@ class TrustStore:
             crl_pem = None if crl is None else crl.read_bytes()
         except OSError as exc:
             raise InternalError(f"cannot read CRL {crl}: {exc.strerror}") from exc
-        return cls.from_pem(root_pem, crl_pem, source=f"{root}, {crl}")
+        return cls.from_pem(root_pem, crl_pem, source=f"{root}, {crl}", profiles=profiles)
 
     @classmethod
     def from_pem(
-        cls, root_pem: bytes, crl_pem: bytes | None = None, *, source: str = "PEM data"
+        cls,
+        root_pem: bytes,
+        crl_pem: bytes | None = None,
+        *,
+        source: str = "PEM data",
+        profiles: ProfileSet | None = None,
     ) -> TrustStore:
         """Load PEM root certificate(s) and an optional PEM CRL from bytes.
 
@@ -178,12 +197,17 @@ class TrustStore:
             crl = None if crl_pem is None else x509.load_pem_x509_crl(crl_pem)
         except ValueError as exc:
             raise InternalError(f"cannot load trust material from {source}: {exc}") from exc
-        return cls(roots, crl)
+        return cls(roots, crl, profiles=profiles)
 
     @property
     def roots(self) -> tuple[x509.Certificate, ...]:
         """The pinned root certificates."""
         return self._roots
+
+    @property
+    def profiles(self) -> ProfileSet:
+        """The certificate profiles the checks are derived from."""
+        return self._profiles
 
     @property
     def crl(self) -> x509.CertificateRevocationList | None:
@@ -198,6 +222,7 @@ class TrustStore:
         store = object.__new__(TrustStore)
         store._roots = self._roots
         store._cache = self._cache
+        store._profiles = self._profiles
         store._load_crl(crl)
         return store
 
@@ -241,11 +266,13 @@ class TrustStore:
     ) -> ValidatedChain | _Refusal:
         """Steps (1), (2), (5), (6), (7): the outcome that depends only on certificates."""
         try:
+            root_profile = self._profiles.root
             chain = self._build_path(leaf, intermediates)  # (1)
-            _check_issuers(chain)  # (2)
-            check_purpose(leaf, purpose)  # (5)
-            for cert in chain:  # (6)
-                check_key(cert)
+            _check_issuers(chain, root_profile)  # (2)
+            check_purpose(leaf, purpose, self._profiles)  # (5)
+            check_key(leaf, self._profiles.party(purpose))  # (6)
+            for issuer in chain[1:]:
+                check_key(issuer, root_profile)
             authority = authority_of(leaf)  # (7)
             return ValidatedChain(
                 leaf=leaf,
@@ -284,7 +311,7 @@ class TrustStore:
             for candidate in intermediates:
                 if candidate in path or candidate.subject != current.issuer:
                     continue
-                check_key(candidate)  # (6) before an attacker's key is used at all
+                check_key(candidate, self._profiles.root)  # (6) before an attacker's key is used
                 if _issued_by(current, candidate):
                     issuer = candidate
                     break
@@ -342,14 +369,16 @@ class TrustStore:
         self._revoked = {entry.serial_number: entry for entry in crl}
 
 
-def _pinned(roots: Sequence[x509.Certificate]) -> tuple[x509.Certificate, ...]:
+def _pinned(
+    roots: Sequence[x509.Certificate], profile: CertificateProfile
+) -> tuple[x509.Certificate, ...]:
     if not roots:
         raise InternalError("a trust store needs at least one root certificate")
     for root in roots:
-        if not _is_ca(root) or not _may_sign_certificates(root):
+        if not _is_ca(root) or _lacking_usages(root, profile):
             raise InternalError(f"pinned root {describe(root)} is not a CA certificate")
         try:
-            check_key(root)
+            check_key(root, profile)
         except UntrustedCertificate as exc:
             raise InternalError(f"pinned root: {exc.reason}") from exc
     return tuple(roots)
@@ -374,8 +403,8 @@ def _signed_crl(crl: x509.CertificateRevocationList, root: x509.Certificate) -> 
         return False
 
 
-def _check_issuers(chain: tuple[x509.Certificate, ...]) -> None:
-    """Step (2)."""
+def _check_issuers(chain: tuple[x509.Certificate, ...], profile: CertificateProfile) -> None:
+    """Step (2), issuers checked against the root ``profile``."""
     if _is_ca(chain[0]):
         raise UntrustedCertificate(f"certificate {describe(chain[0])} is a CA, not a party")
     for below, issuer in enumerate(chain[1:]):
@@ -388,10 +417,11 @@ def _check_issuers(chain: tuple[x509.Certificate, ...]) -> None:
                 f"issuer {describe(issuer)} allows {limit} intermediate(s) below it, "
                 f"the path has {below}"
             )
-        if not _may_sign_certificates(issuer):
+        lacking = _lacking_usages(issuer, profile)
+        if lacking:
             raise UntrustedCertificate(
-                f"issuer {describe(issuer)} lacks keyUsage keyCertSign; "
-                "it may not sign certificates"
+                f"issuer {describe(issuer)} lacks keyUsage {', '.join(lacking)} "
+                f"({profile.file_name}); it may not sign certificates"
             )
 
 
@@ -402,11 +432,12 @@ def _is_ca(cert: x509.Certificate) -> bool:
         return False
 
 
-def _may_sign_certificates(cert: x509.Certificate) -> bool:
+def _lacking_usages(cert: x509.Certificate, profile: CertificateProfile) -> tuple[str, ...]:
     try:
-        return cert.extensions.get_extension_for_class(x509.KeyUsage).value.key_cert_sign
+        usage: x509.KeyUsage | None = cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
-        return False
+        usage = None
+    return profile.key_usage.missing(usage)
 
 
 def _raise_not_valid(chain: tuple[x509.Certificate, ...], moment: datetime, when: str) -> None:

@@ -2,8 +2,11 @@
 
 Makes the London root CA, a message-signing and a separate TLS certificate
 for each of the 33 authorities and the hub, and the CRL; re-issues, revokes
-and lists. Private keys are written 0600 and never belong in git. A request
-the CA refuses is printed as ``Error: <reason>`` with exit status 1.
+and lists. Every certificate is issued from its profile in
+``certs/profiles/``. The PKI directory is ``--dir``, or ``certs/dev/`` when
+run from the root of a checkout (ignored by git). Private keys are written
+0600 and never belong in git. A request the CA refuses is printed as
+``Error: <reason>`` with exit status 1.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Final
 
 import click
 from cryptography import x509
@@ -19,9 +23,10 @@ from cryptography import x509
 from hub.authorities import AUTHORITY_NAMES, PARTIES
 from hub.clock import SystemClock
 from hub.identifiers import AuthorityCode
-from hub.pki.certificates import DEFAULT_RSA_BITS
+from hub.pki.certificates import DEFAULT_TLS_HOST
 from hub.pki.errors import PkiError
 from hub.pki.issuing import (
+    CRL_VALIDITY,
     REVOCATION_REASONS,
     init_pki,
     load_registry,
@@ -30,10 +35,13 @@ from hub.pki.issuing import (
     write_crl,
 )
 from hub.pki.layout import PkiLayout
-from hub.pki.profile import CRL_VALIDITY, DEFAULT_TLS_HOST, Purpose
+from hub.pki.profile_model import Purpose, key_description
 from hub.pki.registry import IssuedRecord, parse_serial
 
-__all__ = ["group"]
+__all__ = ["DEV_PKI", "group"]
+
+DEV_PKI: Final = Path("certs", "dev")
+"""The default PKI directory, relative to the root of a checkout."""
 
 
 def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime | None:
@@ -49,26 +57,40 @@ def _iso_time(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _pki_dir(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path:
+    """``--dir``, or ``certs/dev`` when the current directory is the root of a checkout."""
+    if value is not None:
+        return value
+    # The checkout's own certs/ package marks its root; elsewhere there is no
+    # safe default place for private keys, so the user must say where.
+    if Path("pyproject.toml").is_file() and Path("certs", "__init__.py").is_file():
+        return DEV_PKI
+    raise click.UsageError(
+        f"give --dir DIR: the default, {DEV_PKI}/, is used only from the root of a checkout "
+        "of the interchange",
+        ctx,
+    )
+
+
 _DIR = click.option(
     "--dir",
     "directory",
-    required=True,
+    callback=_pki_dir,
     type=click.Path(file_okay=False, path_type=Path),
-    help="The PKI directory (layout in docs/pki.md).",
+    help=f"The PKI directory (layout in docs/pki.md)  [default: {DEV_PKI} in a checkout]",
 )
 _KEY_TYPE = click.option(
     "--key-type",
     type=click.Choice(["ec", "rsa"]),
     default="ec",
     show_default=True,
-    help="ec: ECDSA P-256. rsa: RSA of --rsa-bits.",
+    help="ec: ECDSA on each profile's curve. rsa: RSA of --rsa-bits.",
 )
 _RSA_BITS = click.option(
     "--rsa-bits",
     type=int,
-    default=DEFAULT_RSA_BITS,
-    show_default=True,
-    help="RSA key size with --key-type rsa; below 2048 is refused.",
+    help="RSA key size with --key-type rsa; below the profile's min_rsa_bits is refused."
+    "  [default: each profile's rsa_bits]",
 )
 _NEXT_UPDATE = click.option(
     "--next-update-days",
@@ -83,8 +105,10 @@ _NEXT_UPDATE = click.option(
 def group() -> None:
     """Development PKI: the London root CA, authority and hub certificates, and the CRL.
 
-    Start with `irthub pki init --dir dev-pki`. Production parties get their
-    certificates from the LCPC's CA; this one is for demos, tests and integrators.
+    Start with `irthub pki init` at the root of a checkout: it writes to
+    certs/dev/, which git ignores. Certificates follow the profiles in
+    certs/profiles/. Production parties get their certificates from the
+    LCPC's CA; this one is for demos, tests and integrators.
     """
 
 
@@ -99,7 +123,9 @@ def group() -> None:
     help="Common name (and DNS name) of every TLS certificate.",
 )
 @click.option("--force", is_flag=True, help="Replace an existing CA and every certificate in DIR.")
-def init_command(directory: Path, key_type: str, rsa_bits: int, host: str, force: bool) -> None:
+def init_command(
+    directory: Path, key_type: str, rsa_bits: int | None, host: str, force: bool
+) -> None:
     """Create a root CA, each party's signing and TLS certificates, and CRL number 1.
 
     Writes DIR/root-ca.pem and .key, DIR/crl.pem, DIR/serials.json and, for the
@@ -125,7 +151,8 @@ def init_command(directory: Path, key_type: str, rsa_bits: int, host: str, force
             progress=progress,
         )
     root = registry.issued[0]
-    key_text = f"RSA {rsa_bits}" if key_type == "rsa" else "ECDSA P-256"
+    root_cert = x509.load_pem_x509_certificate(layout.root_cert.read_bytes())
+    key_text = key_description(root_cert.public_key())
     click.echo(f"Wrote a development PKI to {directory}:")
     click.echo(f"  root CA   {layout.root_cert} ({key_text}, valid to {root.not_after:%Y-%m-%d})")
     click.echo(f"            SHA-256 {root.fingerprint}")
@@ -144,12 +171,14 @@ def init_command(directory: Path, key_type: str, rsa_bits: int, host: str, force
 @click.option("--kind", type=click.Choice(["signing", "tls"]), required=True)
 @click.option("--dns", "dns_names", multiple=True, metavar="NAME", help="Extra TLS DNS name.")
 @click.option("--host", default=DEFAULT_TLS_HOST, show_default=True, help="TLS common name.")
-@click.option("--days", type=int, help="Validity from now in days [default: 730].")
+@click.option(
+    "--days", type=int, help="Validity from now in days  [default: the profile's validity.days]"
+)
 @click.option(
     "--not-before",
     metavar="ISO-TIME",
     callback=_iso_time,
-    help="Start of validity [default: now - 5 min].",
+    help="Start of validity  [default: now minus the profile's backdate_minutes]",
 )
 @click.option(
     "--not-after",
@@ -175,7 +204,7 @@ def issue_command(
     not_before: datetime | None,
     not_after: datetime | None,
     key_type: str,
-    rsa_bits: int,
+    rsa_bits: int | None,
     out_dir: Path | None,
 ) -> None:
     """Issue a party a new certificate with a fresh key (rotation, or a test certificate).
@@ -185,7 +214,7 @@ def issue_command(
     --not-before/--not-after make expired or not-yet-valid test certificates:
 
     \b
-      irthub pki issue --dir dev-pki --authority E09000022 --kind signing \\
+      irthub pki issue --authority E09000022 --kind signing \\
           --not-before 2020-01-01T00:00:00Z --not-after 2021-01-01T00:00:00Z --out expired/
     """
     layout = PkiLayout(directory)

@@ -191,3 +191,38 @@ def test_the_group_help_lists_the_commands() -> None:
     output = _ok("--help")
     for command in ("init", "issue", "revoke", "crl", "show"):
         assert re.search(rf"^  {command} ", output, re.M), command
+
+
+def test_the_pki_directory_defaults_to_certs_dev_in_a_checkout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("", encoding="utf-8")
+    (tmp_path / "certs").mkdir()
+    (tmp_path / "certs" / "__init__.py").write_text("", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    output = _ok("init")
+    assert "Wrote a development PKI to certs/dev:" in output
+    layout = PkiLayout(tmp_path / "certs" / "dev")
+    assert layout.root_cert.is_file()
+    assert layout.signing_key(LAMBETH).stat().st_mode & 0o777 == 0o600
+    assert _ok("show").splitlines()[-1] == "69 certificates, 0 revoked, last CRL number 1"
+    # An explicit --dir still wins.
+    _ok("init", "--dir", "elsewhere")
+    assert PkiLayout(tmp_path / "elsewhere").root_cert.is_file()
+
+
+@pytest.mark.parametrize("command", ["init", "show", "crl"])
+def test_without_dir_outside_a_checkout_the_directory_must_be_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    output = _refused(command, code=2)
+    assert "give --dir DIR: the default, certs/dev/, is used only from the root of a checkout" in (
+        output
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_help_names_the_default_directory_and_the_profiles() -> None:
+    assert "certs/dev in a checkout" in _ok("init", "--help")
+    assert "certs/profiles/" in _ok("--help")

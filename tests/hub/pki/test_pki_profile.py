@@ -1,7 +1,12 @@
-"""Every field of the London certificate profile, as ``init`` writes it, and its checks."""
+"""Every field of the London certificate profile as ``init`` writes it, and its checks.
+
+The checks are derived from the loaded profiles: the last part edits a copy of
+``certs/profiles/`` and shows the trust store and the verifier follow it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -14,15 +19,25 @@ from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKey
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from hub.authorities import AUTHORITY_NAMES, PARTIES
+from hub.clock import FixedClock
 from hub.directory.model import default_directory
 from hub.errors import SenderMismatch, UntrustedCertificate
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
-from hub.pki.certificates import PrivateKey
+from hub.pki.certificates import PrivateKey, issue_certificate, new_key
 from hub.pki.layout import PkiLayout
 from hub.pki.profile import DOCUMENT_SIGNING, authority_of, check_key, check_purpose
-from tests.support.pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, raw_certificate
+from hub.pki.profile_loader import default_profiles
+from hub.pki.profile_model import ProfileSet
+from hub.pki.trust import TrustStore
+from hub.replay.guard import ReplayGuard
+from hub.signing import Signer
+from hub.storage.memory.seen import MemorySeenStore
+from hub.verify import EnvelopeVerifier
+from tests.support.pki_builders import LAMBETH, SOUTHWARK, TLS_EKU, name, now, raw_certificate
+from tests.support.signed_messages import body, sign
 
 Ca = tuple[x509.Certificate, PrivateKey]
+PROFILES = default_profiles()
 _E = TypeVar("_E", bound=x509.ExtensionType)
 
 
@@ -164,20 +179,20 @@ def test_authority_of_refuses_a_certificate_that_does_not_name_one_authority(
 def test_allowed_key_types(ca: Ca, key: CertificatePublicKeyTypes, allowed: bool) -> None:
     cert = raw_certificate(ca[0], ca[1], public_key=key)
     if allowed:
-        check_key(cert)
+        check_key(cert, PROFILES.signing)
     else:
         with pytest.raises(
             UntrustedCertificate, match=r"has (an EC key on curve|an RSA key|a _?Ed)"
         ):
-            check_key(cert)
+            check_key(cert, PROFILES.signing)
 
 
 def test_purposes_are_exclusive(ca: Ca) -> None:
     both = raw_certificate(ca[0], ca[1], eku=[DOCUMENT_SIGNING, *TLS_EKU])
     with pytest.raises(UntrustedCertificate, match=r"is not a message-signing certificate"):
-        check_purpose(both, "signing")
+        check_purpose(both, "signing", PROFILES)
     with pytest.raises(UntrustedCertificate, match=r"is not a TLS certificate"):
-        check_purpose(both, "tls")
+        check_purpose(both, "tls", PROFILES)
 
 
 def test_a_signing_certificate_needs_digital_signature(ca: Ca) -> None:
@@ -185,4 +200,121 @@ def test_a_signing_certificate_needs_digital_signature(ca: Ca) -> None:
 
     cert = raw_certificate(ca[0], ca[1], key_usage=usage(signature=False))
     with pytest.raises(UntrustedCertificate, match=r"key usage lacks digitalSignature"):
-        check_purpose(cert, "signing")
+        check_purpose(cert, "signing", PROFILES)
+
+
+# ------------------------------------- checks derived from the loaded profiles
+
+EditProfiles = Callable[..., ProfileSet]
+
+
+def _verifier(dev_pki: PkiLayout, profiles: ProfileSet | None = None) -> EnvelopeVerifier:
+    clock = FixedClock(now())
+    trust = TrustStore.from_files(dev_pki.root_cert, dev_pki.crl, profiles=profiles)
+    return EnvelopeVerifier(
+        trust=trust, clock=clock, replay=ReplayGuard(store=MemorySeenStore(), clock=clock)
+    )
+
+
+def _signed_by(signer: Signer) -> bytes:
+    raw, _ = sign(lambda _: signer, body("KnownToQuery"), sender=LAMBETH, created=now())
+    return raw
+
+
+def _signer(ca: Ca, **certificate: object) -> Signer:
+    key = new_key()
+    cert = raw_certificate(ca[0], ca[1], public_key=key.public_key(), **certificate)  # type: ignore[arg-type]
+    return Signer(key=key, chain=(cert,))
+
+
+@pytest.mark.parametrize(
+    ("eku", "found"),
+    [
+        ([ExtendedKeyUsageOID.CODE_SIGNING], "documentSigning missing"),
+        (None, "documentSigning missing"),
+        ([DOCUMENT_SIGNING, ExtendedKeyUsageOID.CLIENT_AUTH], "clientAuth present"),
+    ],
+    ids=["code-signing", "no-eku", "dual-use"],
+)
+def test_the_verifier_refuses_a_signer_without_the_profile_s_usages(
+    ca: Ca, dev_pki: PkiLayout, eku: list[x509.ObjectIdentifier] | None, found: str
+) -> None:
+    signed = _signed_by(_signer(ca, eku=eku))
+    with pytest.raises(UntrustedCertificate) as caught:
+        _verifier(dev_pki).verify_envelope(signed)
+    assert caught.value.reason.endswith(
+        "is not a message-signing certificate: it needs extended key usage documentSigning "
+        "(1.3.6.1.5.5.7.3.36), without serverAuth or clientAuth (signing.toml); " + found
+    )
+
+
+def test_a_usage_added_to_the_profile_is_required_by_the_verifier(
+    ca: Ca, dev_pki: PkiLayout, signer_for: Callable[[str], Signer], edited_profiles: EditProfiles
+) -> None:
+    profiles = edited_profiles(
+        ("signing.toml", 'usages = ["documentSigning"]',
+         'usages = ["documentSigning", "emailProtection"]'),
+    )  # fmt: skip
+    verifier = _verifier(dev_pki, profiles)
+    with pytest.raises(
+        UntrustedCertificate,
+        match=r"is not a message-signing certificate: it needs extended key usage documentSigning "
+        r"\(1\.3\.6\.1\.5\.5\.7\.3\.36\) and emailProtection, .*; emailProtection missing",
+    ):
+        verifier.verify_envelope(_signed_by(signer_for(LAMBETH)))
+    # A certificate issued from the same profiles passes the same checks.
+    key = new_key()
+    cert = issue_certificate(
+        ca[0], ca[1], party=LAMBETH, kind="signing", public_key=key.public_key(),
+        not_before=now() - timedelta(hours=1), not_after=now() + timedelta(days=1),
+        profiles=profiles,
+    )  # fmt: skip
+    message = verifier.verify_envelope(_signed_by(Signer(key=key, chain=(cert,))))
+    assert message.document.signer == LAMBETH
+
+
+def test_a_key_usage_the_profile_requires_is_required(
+    ca: Ca, dev_pki: PkiLayout, signer_for: Callable[[str], Signer], edited_profiles: EditProfiles
+) -> None:
+    profiles = edited_profiles(
+        ("signing.toml", 'required = ["digitalSignature"]',
+         'required = ["digitalSignature", "contentCommitment"]'),
+    )  # fmt: skip
+    verifier = _verifier(dev_pki, profiles)
+    # The development CA issues contentCommitment; the bare builder does not.
+    assert verifier.verify_envelope(_signed_by(signer_for(LAMBETH))).document.signer == LAMBETH
+    with pytest.raises(
+        UntrustedCertificate,
+        match=r"is not a message-signing certificate: its key usage lacks contentCommitment "
+        r"\(signing\.toml\)",
+    ):
+        verifier.verify_envelope(_signed_by(_signer(ca)))
+
+
+def test_the_profile_s_accepted_keys_are_the_verifier_s(
+    dev_pki: PkiLayout, signer_for: Callable[[str], Signer], edited_profiles: EditProfiles
+) -> None:
+    profiles = edited_profiles(
+        ("signing.toml", 'curve = "P-256"', 'curve = "P-384"'),
+        ("signing.toml", 'accepted_curves = ["P-256", "P-384"]', 'accepted_curves = ["P-384"]'),
+    )
+    with pytest.raises(
+        UntrustedCertificate, match=r"has an EC key on curve secp256r1; only P-384 are allowed"
+    ):
+        _verifier(dev_pki, profiles).verify_envelope(_signed_by(signer_for(LAMBETH)))
+
+
+def test_the_tls_purpose_follows_the_tls_profile(
+    dev_pki: PkiLayout, edited_profiles: EditProfiles
+) -> None:
+    tls = _cert(dev_pki.tls_cert(LAMBETH))
+    default = TrustStore.from_files(dev_pki.root_cert, dev_pki.crl)
+    assert default.validate_chain(tls, at=now(), now=now(), purpose="tls").authority == LAMBETH
+    server_only = edited_profiles(("tls.toml", '["serverAuth", "clientAuth"]', '["serverAuth"]'))
+    store = TrustStore.from_files(dev_pki.root_cert, dev_pki.crl, profiles=server_only)
+    # clientAuth is no longer required, but it is no other purpose's either.
+    assert store.validate_chain(tls, at=now(), now=now(), purpose="tls").authority == LAMBETH
+    with pytest.raises(UntrustedCertificate, match=r"serverAuth missing"):
+        store.validate_chain(
+            _cert(dev_pki.signing_cert(LAMBETH)), at=now(), now=now(), purpose="tls"
+        )

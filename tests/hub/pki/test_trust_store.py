@@ -26,7 +26,8 @@ from hub.errors import (
 from hub.pki.certificates import PrivateKey, Revocation, build_crl, issue_root, new_key
 from hub.pki.issuing import revoke
 from hub.pki.layout import PkiLayout
-from hub.pki.profile import ROOT_NAME, Purpose
+from hub.pki.profile import Purpose
+from hub.pki.profile_loader import default_profiles
 from hub.pki.trust import MAX_CHAIN_LENGTH, TrustStore, ValidatedChain
 from tests.support.pki_builders import (
     LAMBETH,
@@ -123,7 +124,13 @@ def test_a_certificate_from_another_root_does_not_chain(ca: Ca) -> None:
 def test_a_look_alike_root_with_the_same_name_does_not_chain(ca: Ca) -> None:
     fake_key = new_key()
     fake_root = raw_certificate(
-        None, fake_key, subject=ROOT_NAME, ca=True, path_length=1, eku=None, uris=()
+        None,
+        fake_key,
+        subject=default_profiles().root.subject_name({}),
+        ca=True,
+        path_length=1,
+        eku=None,
+        uris=(),
     )
     leaf = party_certificate(fake_root, fake_key)
     assert leaf.issuer == ca[0].subject
