@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
 
 from adapters.index.normalise import postcode_district
+from adapters.index.replace import import_exports
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.synthetic import generate_children, generate_involvements, write_csv
 from adapters.synthetic.children import REFERENCE_DATE
@@ -112,9 +113,13 @@ def test_involvements_are_valid_and_suit_the_child() -> None:
 def test_generated_files_import_cleanly(tmp_path: Path) -> None:
     children = CHILDREN[:500]
     involvements = generate_involvements(children, seed=3)
+    report = import_exports(
+        tmp_path / "index.sqlite",
+        *write_csv(tmp_path / "csv", children, involvements),
+        now=datetime(2026, 12, 1, tzinfo=UTC),
+    )
+    assert (report.children, report.involvements, report.warnings) == (500, len(involvements), ())
     with SqliteChildIndex(tmp_path / "index.sqlite") as index:
-        counts = index.import_csv(*write_csv(tmp_path / "csv", children, involvements))
-        assert (counts.children, counts.involvements) == (500, len(involvements))
         first = children[0]
         assert index.involvements(first.local_id) == [
             i for i in involvements if i.local_id == first.local_id
