@@ -33,6 +33,8 @@ __all__ = ["ChildQuery", "InvolvementRow", "KnownToAnswer", "KnownToClient", "Ta
 
 _K: Final = f"{{{KNOWNTO_NS}}}"
 _C: Final = f"{{{COMMON_NS}}}"
+_REQUESTABLE: Final = tuple(level for level in DISCLOSURE_LEVELS if level != "none")
+"""``kt:RequestedLevel``: any disclosure level above none."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,10 +74,8 @@ class ChildQuery:
             nhs_number=_present(self.nhs_number),
             upn=_present(self.upn),
         )
-        if self.level not in DISCLOSURE_LEVELS:
-            raise SchemaInvalid(
-                f"level {self.level!r} is not one of {', '.join(DISCLOSURE_LEVELS)}"
-            )
+        if self.level not in _REQUESTABLE:
+            raise SchemaInvalid(f"level {self.level!r} is not one of {', '.join(_REQUESTABLE)}")
         sex = None if self.sex is None else parse_sex(self.sex, "sex")
         # Sent as checked: NHS number without spaces, postcode and UPN in capitals.
         for name, value in (

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -51,6 +51,18 @@ LAMBETH = AuthorityCode("E09000022")
 SOUTHWARK = AuthorityCode("E09000028")
 _K = f"{{{KNOWNTO_NS}}}"
 AMARA = ChildQuery(("Amara",), "Okafor", date(2012, 3, 9), nhs_number="9434765919")
+AMARA_RECORD = ChildRecord(
+    local_id=LocalId("SWK-1"),
+    given_names=("Amara",),
+    family_name="Okafor",
+    other_names=(),
+    birth_date=date(2012, 3, 9),
+    sex="female",
+    postcode=None,
+    address=None,
+    nhs_number="9434765919",
+    upn=None,
+)
 
 
 def _tls(pki: PkiLayout, code: AuthorityCode) -> TlsFiles:
@@ -87,6 +99,7 @@ class Node:
     pki: PkiLayout
     url: str
     workdir: Path
+    config: NodeConfig
     _sessions: dict[AuthorityCode, aiohttp.ClientSession] = field(default_factory=dict)
 
     def signer(self, code: AuthorityCode) -> Signer:
@@ -174,23 +187,12 @@ async def node(dev_pki: PkiLayout, tmp_path_factory: pytest.TempPathFactory) -> 
         signing=SigningFiles(dev_pki.signing_cert(SOUTHWARK), dev_pki.signing_key(SOUTHWARK)),
         data_dir=workdir / "node",
     )
-    amara = ChildRecord(
-        local_id=LocalId("SWK-1"),
-        given_names=("Amara",),
-        family_name="Okafor",
-        other_names=(),
-        birth_date=date(2012, 3, 9),
-        sex="female",
-        postcode=None,
-        address=None,
-        nhs_number="9434765919",
-        upn=None,
-    )
-    runner = web.AppRunner(build_node_app(config, index=MemoryChildIndex([amara])), access_log=None)
+    runner = web.AppRunner(build_node_app(config, index=MemoryChildIndex([AMARA_RECORD])),
+                           access_log=None)  # fmt: skip
     await runner.setup()
     site = web.TCPSite(runner, HOST, 0, ssl_context=server_context(config.tls))
     await site.start()
-    live = Node(dev_pki, f"https://{HOST}:{runner.addresses[0][1]}/v1/messages", workdir)
+    live = Node(dev_pki, f"https://{HOST}:{runner.addresses[0][1]}/v1/messages", workdir, config)
     yield live
     await live.close()
     await runner.cleanup()
@@ -308,3 +310,34 @@ async def test_replayed_forward_is_a_duplicate(node: Node) -> None:
         f"KnownToForward {message_id} was already received and answered; "
         "ask again with a new MessageID",
     )
+
+
+@pytest.mark.parametrize(
+    ("index", "reason"),
+    [
+        (MemoryChildIndex([]), "the children's index is empty"),
+        (
+            MemoryChildIndex([AMARA_RECORD], refreshed_at=datetime.now(UTC) - timedelta(days=3)),
+            "the children's index was imported 3.0 days ago",
+        ),
+    ],
+    ids=["empty", "stale"],
+)
+async def test_a_node_unfit_to_answer_says_internal_error_never_not_known(
+    node: Node, index: MemoryChildIndex, reason: str
+) -> None:
+    config = replace(node.config, data_dir=node.workdir / f"unfit-{index.status().children}")
+    runner = web.AppRunner(build_node_app(config, index=index), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, HOST, 0, ssl_context=server_context(config.tls)).start()
+    unfit = Node(node.pki, f"https://{HOST}:{runner.addresses[0][1]}/v1/messages", node.workdir,
+                 config)  # fmt: skip
+    try:
+        status, body = await unfit.post(unfit.forward(unfit.query()))
+    finally:
+        await unfit.close()
+        await runner.cleanup()
+    assert status == 500
+    code, text = unfit.error(body)
+    assert code == "internal-error"
+    assert text.startswith(reason)
