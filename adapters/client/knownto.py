@@ -43,9 +43,10 @@ class ChildQuery:
 
     Raises ``SchemaInvalid`` with a plain reason when it names no child at
     all; has neither an NHS number or UPN nor a given name, family name and
-    birth date; an NHS number or UPN fails its check character; a name,
-    postcode or sex is malformed; or the level is not one of SPEC §7. A
-    birth date in the future is refused by ``check_birth_date``, which needs
+    birth date; has a given name without a family name or the reverse; an
+    NHS number or UPN fails its check character; a name, postcode or sex is
+    malformed; or the level is not one of SPEC §7. A birth date in the
+    future is refused by ``check_birth_date``, which needs
     today's date (``KnownToClient.ask`` runs it before signing).
     """
 
@@ -66,6 +67,9 @@ class ChildQuery:
                 "the query names no child: give an NHS number or UPN, or a given name, "
                 "family name and birth date"
             )
+        if bool(given) != bool(_present(self.family_name)):
+            # c:Name is whole or absent: an identified child may leave it out.
+            raise SchemaInvalid("give both a given name and a family name, or neither")
         subject = Subject.create(
             given_names=given,
             family_name=_present(self.family_name),

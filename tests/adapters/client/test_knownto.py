@@ -48,12 +48,15 @@ def test_a_query_is_normalised_as_the_wire_wants_it() -> None:
         ({"upn": "A12345678901"}, "UPN 'A12345678901' is not a valid UPN"),
         ({"given_names": ("Amara",), "family_name": "Okafor"},
          "a subject needs an NHS number or UPN, or given name, family name and birth date"),
+        ({"nhs_number": "9434765919", "family_name": "Okafor"},
+         "give both a given name and a family name, or neither"),
         ({"nhs_number": "9434765919", "postcode": "SW2"}, "Postcode 'SW2' is not a UK postcode"),
         ({"nhs_number": "9434765919", "sex": "x"}, "sex 'x' must be one of"),
         ({"nhs_number": "9434765919", "level": "everything"},
          "level 'everything' is not one of existence, agencies, contacts, details"),
     ],
-    ids=["empty", "blank", "nhs-check-digit", "upn", "no-birth-date", "postcode", "sex", "level"],
+    ids=["empty", "blank", "nhs-check-digit", "upn", "no-birth-date", "half-a-name", "postcode",
+         "sex", "level"],
 )  # fmt: skip
 def test_a_query_that_cannot_be_right_is_refused_when_made(
     arguments: dict[str, Any], message: str
