@@ -31,8 +31,9 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import operator
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final, Literal
@@ -106,16 +107,28 @@ class ColumnLayout:
     """Field → the positions of its columns (empty: the file has none)."""
     warnings: tuple[str, ...]
     """Columns absent or ignored, one sentence each."""
+    _single: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    _cells: Callable[[Sequence[str]], tuple[str, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _several: tuple[tuple[str, tuple[int, ...]], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # Prepared once: ``fields`` runs for every row of a large export.
+        single = [(n, p[0]) for n, p in self.positions.items() if len(p) == 1]
+        several = tuple((n, p) for n, p in self.positions.items() if len(p) != 1)
+        getter = operator.itemgetter(*(place for _, place in single), 0, 0)
+        object.__setattr__(self, "_single", tuple(name for name, _ in single))
+        object.__setattr__(self, "_cells", getter)
+        object.__setattr__(self, "_several", several)
 
     def fields(self, row: Sequence[str]) -> dict[str, str]:
         """The text of every field in ``row`` (which has ``width`` cells)."""
-        values: dict[str, str] = {}
-        for name, places in self.positions.items():
-            if len(places) == 1:
-                values[name] = row[places[0]]
-            else:
-                cells = (row[place].strip() for place in places)
-                values[name] = _JOINED.get(name, "").join(cell for cell in cells if cell)
+        # The getter takes two cells more, so that it always returns a tuple.
+        values = dict(zip(self._single, self._cells(row), strict=False))
+        for name, places in self._several:
+            cells = (row[place].strip() for place in places)
+            values[name] = _JOINED.get(name, "").join(cell for cell in cells if cell)
         return values
 
 
