@@ -18,7 +18,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Final, NoReturn
 
 import click
 
@@ -197,13 +197,12 @@ def rollback_command(db: Path | None, config_path: Path | None) -> None:
 
 
 def _index_options(db: Path | None, config_path: Path | None) -> tuple[Path, float]:
-    if (db is None) == (config_path is None):
-        raise click.UsageError("name the index with --db FILE or --config node.toml (one of them)")
-    if config_path is not None:
+    if config_path is not None and db is None:
         config = load_node_config(config_path)
         return config.index, config.index_max_shrink
-    assert db is not None
-    return db, DEFAULT_MAX_SHRINK
+    if db is not None and config_path is None:
+        return db, DEFAULT_MAX_SHRINK
+    raise click.UsageError("name the index with --db FILE or --config node.toml (one of them)")
 
 
 @contextmanager
@@ -250,7 +249,7 @@ def _summary(report: ImportReport) -> list[str]:
     return lines
 
 
-def _refuse(message: str) -> None:
+def _refuse(message: str) -> NoReturn:
     click.echo(f"error: {message}", err=True)
     raise click.exceptions.Exit(_EXIT_REFUSED)
 
