@@ -7,9 +7,11 @@ them; loading raises ``ConfigError`` naming the file and option at fault.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
+from adapters.index.replace import DEFAULT_MAX_SHRINK
 from hub.config import (
     ConfigError,
     Limits,
@@ -26,7 +28,20 @@ from hub.config import (
 from hub.identifiers import AuthorityCode
 from hub.transport.tls import TlsFiles
 
-__all__ = ["ConfigError", "NodeConfig", "WitnessSettings", "load_node_config"]
+__all__ = [
+    "DEFAULT_INDEX_MAX_AGE_HOURS",
+    "MAX_INDEX_MAX_AGE_HOURS",
+    "ConfigError",
+    "NodeConfig",
+    "WitnessSettings",
+    "load_node_config",
+]
+
+DEFAULT_INDEX_MAX_AGE_HOURS: Final = 48.0
+"""A nightly import, with one night missed: a child who became known two days
+ago is still found. A borough importing less often must say so."""
+MAX_INDEX_MAX_AGE_HOURS: Final = 31 * 24.0
+"""An index a month old no longer says who is known to services today."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +82,19 @@ class NodeConfig:
     catalogue: Path | None = None
     """``[node] catalogue``: the node's ``ServiceCatalogue`` file, published to
     the hub at start; default none (nothing published)."""
+    index_max_age_hours: float = DEFAULT_INDEX_MAX_AGE_HOURS
+    """``[node] index_max_age_hours``: the node refuses to start, ``/healthz``
+    answers 503 and queries are answered ``error``, never ``not-known``, once
+    the last import is older than this (default 48; at most 744, a month)."""
+    index_max_shrink: float = DEFAULT_MAX_SHRINK
+    """``[node] index_max_shrink``: ``irthub node import --config`` refuses,
+    unless ``--force``, exports that drop more than this share of the children
+    in the index (default 0.1, a tenth; from 0 to below 1)."""
+
+    @property
+    def index_max_age(self) -> timedelta:
+        """``index_max_age_hours`` as a duration."""
+        return timedelta(hours=self.index_max_age_hours)
 
 
 def load_node_config(path: Path) -> NodeConfig:
@@ -87,7 +115,51 @@ def load_node_config(path: Path) -> NodeConfig:
         answer_delay_seconds=float(option(node, "answer_delay_seconds", (int, float), path, 0.0)),
         witness=_witness(data, base, path),
         catalogue=optional_path(node, "catalogue", base, path),
+        index_max_age_hours=_bounded(
+            node,
+            "index_max_age_hours",
+            path,
+            DEFAULT_INDEX_MAX_AGE_HOURS,
+            low=0.0,
+            low_open=True,
+            high=MAX_INDEX_MAX_AGE_HOURS,
+            hint="hours since the last import, e.g. 48 for a nightly import",
+        ),
+        index_max_shrink=_bounded(
+            node,
+            "index_max_shrink",
+            path,
+            DEFAULT_MAX_SHRINK,
+            low=0.0,
+            high=1.0,
+            high_open=True,
+            hint="a share, e.g. 0.1 to refuse an import dropping more than a tenth",
+        ),
     )
+
+
+def _bounded(
+    node: dict[str, Any],
+    key: str,
+    path: Path,
+    default: float,
+    *,
+    low: float,
+    high: float,
+    low_open: bool = False,
+    high_open: bool = False,
+    hint: str,
+) -> float:
+    """``[node] key`` as a number between ``low`` and ``high``; raise ``ConfigError`` if not."""
+    value = float(option(node, key, (int, float), path, default))
+    fits = (value > low if low_open else value >= low) and (
+        value < high if high_open else value <= high
+    )
+    if not fits:
+        lower = f"{'above' if low_open else 'at least'} {low:g}"
+        upper = f"{'below' if high_open else 'at most'} {high:g}"
+        raise ConfigError(f"{path}: [node] {key} = {value:g} must be {lower} and {upper} ({hint})")
+    return value
 
 
 def _witness(data: dict[str, Any], base: Path, path: Path) -> WitnessSettings | None:

@@ -4,6 +4,10 @@
 it over mutual TLS, verifies the hub's signed ``KnownToResult``, and then
 verifies every node's own signed ``KnownToResponse`` carried inside it: the
 requester need not trust the hub for what each authority said.
+
+A ``ChildQuery`` is checked when it is made, and its birth date against
+today before it is signed: a query every node would refuse, or answer
+``not-known`` for a child that cannot exist, never leaves the borough.
 """
 
 from __future__ import annotations
@@ -11,27 +15,40 @@ from __future__ import annotations
 import base64
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Final
 
 from lxml import etree
 
 from adapters.client.exchange import HubExchange
 from adapters.config import NodeConfig
+from adapters.index.fields import parse_sex, today_in_london
+from adapters.index.model import Subject
 from hub.disclosure import COMMON_NS, KNOWNTO_NS
 from hub.envelope import Practitioner, Recipient
-from hub.errors import SenderMismatch
-from hub.identifiers import AuthorityCode, MessageId
+from hub.errors import SchemaInvalid, SenderMismatch
+from hub.identifiers import DISCLOSURE_LEVELS, AuthorityCode, MessageId
 
 __all__ = ["ChildQuery", "InvolvementRow", "KnownToAnswer", "KnownToClient", "TargetRow"]
 
 _K: Final = f"{{{KNOWNTO_NS}}}"
 _C: Final = f"{{{COMMON_NS}}}"
+_REQUESTABLE: Final = tuple(level for level in DISCLOSURE_LEVELS if level != "none")
+"""``kt:RequestedLevel``: any disclosure level above none."""
 
 
 @dataclass(frozen=True, slots=True)
 class ChildQuery:
-    """What a practitioner knows about the child."""
+    """What a practitioner knows about the child, checked and normalised when made.
+
+    Raises ``SchemaInvalid`` with a plain reason when it names no child at
+    all; has neither an NHS number or UPN nor a given name, family name and
+    birth date; has a given name without a family name or the reverse; an
+    NHS number or UPN fails its check character; a name, postcode or sex is
+    malformed; or the level is not one of SPEC §7. A birth date in the
+    future is refused by ``check_birth_date``, which needs
+    today's date (``KnownToClient.ask`` runs it before signing).
+    """
 
     given_names: tuple[str, ...] = ()
     family_name: str | None = None
@@ -41,6 +58,48 @@ class ChildQuery:
     nhs_number: str | None = None
     upn: str | None = None
     level: str = "agencies"
+
+    def __post_init__(self) -> None:
+        given = tuple(name for name in self.given_names if name.strip())
+        values = (self.family_name, self.birth_date, self.postcode, self.nhs_number, self.upn)
+        if not given and all(v is None or (isinstance(v, str) and not v.strip()) for v in values):
+            raise SchemaInvalid(
+                "the query names no child: give an NHS number or UPN, or a given name, "
+                "family name and birth date"
+            )
+        if bool(given) != bool(_present(self.family_name)):
+            # c:Name is whole or absent: an identified child may leave it out.
+            raise SchemaInvalid("give both a given name and a family name, or neither")
+        subject = Subject.create(
+            given_names=given,
+            family_name=_present(self.family_name),
+            birth_date=self.birth_date,
+            postcode=_present(self.postcode),
+            nhs_number=_present(self.nhs_number),
+            upn=_present(self.upn),
+        )
+        if self.level not in _REQUESTABLE:
+            raise SchemaInvalid(f"level {self.level!r} is not one of {', '.join(_REQUESTABLE)}")
+        sex = None if self.sex is None else parse_sex(self.sex, "sex")
+        # Sent as checked: NHS number without spaces, postcode and UPN in capitals.
+        for name, value in (
+            ("given_names", subject.given_names),
+            ("family_name", subject.family_name),
+            ("postcode", subject.postcode),
+            ("nhs_number", subject.nhs_number),
+            ("upn", subject.upn),
+            ("sex", sex),
+        ):
+            object.__setattr__(self, name, value)
+
+    def check_birth_date(self, *, now: datetime) -> None:
+        """Raise ``SchemaInvalid`` if the birth date is after today in London at ``now``."""
+        today = today_in_london(now)
+        if self.birth_date is not None and self.birth_date > today:
+            raise SchemaInvalid(
+                f"birth date {self.birth_date} is in the future (today is {today}); "
+                "check the date of birth"
+            )
 
     def body(self) -> etree._Element:
         """The ``kt:KnownToQuery`` element, identifiers first as the schema requires."""
@@ -60,6 +119,11 @@ class ChildQuery:
                 etree.SubElement(subject, _C + name).text = value
         etree.SubElement(query, _K + "RequestedLevel").text = self.level
         return query
+
+
+def _present(value: str | None) -> str | None:
+    """``None`` for an absent or blank value, which a query leaves out."""
+    return value if value is not None and value.strip() else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,10 +186,12 @@ class KnownToClient:
     ) -> KnownToAnswer:
         """Send one query and return the verified per-authority outcomes.
 
-        Raises the ``IrtError`` the hub answered with (its SPEC code and
-        reason), or ``SignatureInvalid``/``SenderMismatch`` when an answer
-        cannot be trusted.
+        Raises ``SchemaInvalid`` before anything is signed when the child's
+        birth date is in the future; the ``IrtError`` the hub answered with
+        (its SPEC code and reason); or ``SignatureInvalid``/``SenderMismatch``
+        when an answer cannot be trusted.
         """
+        child.check_birth_date(now=self.exchange.clock.now())
         recipients = tuple(Recipient(authority=t) for t in targets)
         if scope is not None:
             recipients += (Recipient(scope=scope),)  # type: ignore[arg-type]

@@ -1,13 +1,16 @@
 """The interface a borough implements to plug its own children's index into a node.
 
-A node needs three things from local storage, and nothing else:
+A node needs four things from local storage, and nothing else:
 
 - ``candidates``: every record holding the query's NHS number or UPN, and
   the records sharing the most blocks with the query
   (``adapters.index.blocking``), for the matcher to score;
 - ``name_frequencies``: how common each name part is in the index
   (``adapters.index.frequency``), so agreeing on a rare name counts more;
-- ``involvements``: the services involved with one matched record.
+- ``involvements``: the services involved with one matched record;
+- ``status``: how many children the index holds and when it last took in
+  the borough's records, so that a node never answers from an empty or
+  stale index (``adapters.node.readiness``).
 
 The interface is synchronous, on purpose. Matching is CPU work (scoring a
 few dozen candidates takes milliseconds) and most borough systems are
@@ -26,6 +29,8 @@ raise for a query that simply finds nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from adapters.index.blocking import BlockingKeys
@@ -33,7 +38,18 @@ from adapters.index.fields import LocalId
 from adapters.index.frequency import NameFrequencies
 from adapters.index.model import ChildRecord, Involvement
 
-__all__ = ["ChildIndex"]
+__all__ = ["ChildIndex", "IndexStatus"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStatus:
+    """How much an index holds and how fresh it is."""
+
+    children: int
+    """Children in the index."""
+    refreshed_at: datetime | None
+    """When the index last took in the borough's records (an import), time-zone
+    aware; ``None`` for an index that reads them live, which cannot go stale."""
 
 
 class ChildIndex(Protocol):
@@ -59,4 +75,12 @@ class ChildIndex(Protocol):
 
     def involvements(self, local_id: LocalId) -> Sequence[Involvement]:
         """The involvements recorded for one child, in a stable order; empty if none."""
+        ...
+
+    def status(self) -> IndexStatus:
+        """How many children the index holds and when it was refreshed; cheap to call.
+
+        Called before every answer. Raises ``InternalError`` when the index
+        cannot tell, which the node treats as not fit to answer.
+        """
         ...

@@ -15,7 +15,10 @@ to cover the errors matching forgives:
 - ``d:<YYYY-MM-DD>``: the exact birth date (and its day/month swap), for a
   query whose every name is misspelt;
 - ``pd:<district>:<code>``: postcode district × name code, for a birth date
-  that is only a range or is wrong in two places.
+  that is only a range or is wrong in two places;
+- ``u:<code>``: name code of a record with no birth date. Every query with
+  a name looks in these too: such a record meets no year, month-day or date
+  block, and would otherwise be found only by identifier or postcode.
 
 Name codes are the metaphone code of each folded part (``M…``), which keeps
 blocks small and survives most spelling variants; a typo that changes it is
@@ -59,7 +62,8 @@ class BlockingKeys:
 
     An adapter that cannot store ``block_ids`` may read the fields directly:
     a record qualifies when it shares an identifier, or a name code and a
-    birth year, month-and-day or postcode district, or a birth date.
+    birth year, month-and-day or postcode district, or a birth date, or, when
+    ``undated``, a name code with a record that has no birth date.
     """
 
     nhs_numbers: frozenset[str] = frozenset()
@@ -71,6 +75,8 @@ class BlockingKeys:
     name_codes: frozenset[str] = frozenset()
     """``M`` + metaphone of each folded name part (``S`` + soundex if that is empty)."""
     postcode_districts: frozenset[str] = frozenset()
+    undated: bool = False
+    """A record's: it has no birth date. A query's: look among such records too."""
 
     def block_ids(self) -> frozenset[str]:
         """The block identifiers these keys belong to (see the module docstring)."""
@@ -81,23 +87,26 @@ class BlockingKeys:
             ids.update(f"y:{year}:{code}" for year in self.birth_years)
             ids.update(f"md:{md}:{code}" for md in self.month_days)
             ids.update(f"pd:{district}:{code}" for district in self.postcode_districts)
+            if self.undated:
+                ids.add(f"u:{code}")
         return frozenset(ids)
 
 
 def record_keys(record: ChildRecord) -> BlockingKeys:
     """The blocks one index record sits in."""
-    names = (*record.given_names, record.family_name, *record.other_names)
+    names = (*record.given_names, *_optional(record.family_name), *record.other_names)
     born = record.birth_date
     return BlockingKeys(
         nhs_numbers=_optional(record.nhs_number),
         upns=_optional(record.upn),
-        birth_years=frozenset((born.year,)),
-        month_days=frozenset((month_day(born),)),
-        birth_dates=frozenset((born,)),
+        birth_years=frozenset(() if born is None else (born.year,)),
+        month_days=frozenset(() if born is None else (month_day(born),)),
+        birth_dates=_optional(born),
         name_codes=name_codes(names),
         postcode_districts=frozenset(
             () if record.postcode is None else (postcode_district(record.postcode),)
         ),
+        undated=born is None,
     )
 
 
@@ -128,6 +137,7 @@ def subject_keys(subject: Subject) -> BlockingKeys:
         postcode_districts=frozenset(
             () if subject.postcode is None else (postcode_district(subject.postcode),)
         ),
+        undated=bool(names),
     )
 
 

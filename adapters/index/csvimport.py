@@ -1,7 +1,7 @@
 """Reading a borough's children and involvements CSV exports, reporting every bad row.
 
-The two files have exactly these header rows (UTF-8, an optional byte order
-mark, standard CSV quoting):
+By default the two files are UTF-8 (an optional byte order mark), with ISO
+dates and a header naming these columns, in any order:
 
     children.csv      local_id,given_names,family_name,other_names,birth_date,
                       sex,postcode,address,nhs_number,upn
@@ -9,28 +9,42 @@ mark, standard CSV quoting):
                       end_date,lead_professional,caf,practitioner_name,
                       practitioner_role,practitioner_phone,practitioner_email
 
-Several given or other names in one cell are separated by ``;``
-(``Mary Jane;Ann``); see ``adapters.index.fields`` for each field's rules.
+An ``ExportFormat`` (``adapters.index.exportformat``) reads other column
+names, encodings and date formats. Several given or other names in one cell
+are separated by ``;`` (``Mary Jane;Ann``); see ``adapters.index.fields``
+for each field's rules, and ``adapters.index.model.read_child`` for the
+partial records accepted with a warning.
 
-``read_exports`` reads both files whole and either returns every record or
-raises ``SchemaInvalid`` listing the bad rows as ``file:line: reason``, the
-first ``MAX_REPORTED_BAD_ROWS`` of them and a count of the rest. Line numbers
-are those of the file, the header being line 1.
+``read_exports`` reads both files whole and either returns every record,
+with the warnings, or raises ``SchemaInvalid`` listing the bad rows as
+``file:line: reason``, the first ``MAX_REPORTED_BAD_ROWS`` of them and a
+count of the rest. Line numbers are those of the file, the header being
+line 1.
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from dataclasses import dataclass
+import io
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Final
 
+from adapters.index.exportformat import (
+    CHILDREN_COLUMNS,
+    INVOLVEMENT_COLUMNS,
+    ExportFormat,
+    Table,
+)
 from adapters.index.model import (
     ChildRecord,
     Involvement,
-    child_from_fields,
+    Partial,
     involvement_from_fields,
+    read_child,
 )
 from hub.errors import SchemaInvalid
 
@@ -41,42 +55,22 @@ __all__ = [
     "MAX_ROWS",
     "BadRow",
     "Exports",
+    "Progress",
+    "RowWarning",
     "read_exports",
 ]
 
-CHILDREN_COLUMNS: Final = (
-    "local_id",
-    "given_names",
-    "family_name",
-    "other_names",
-    "birth_date",
-    "sex",
-    "postcode",
-    "address",
-    "nhs_number",
-    "upn",
-)
-INVOLVEMENT_COLUMNS: Final = (
-    "local_id",
-    "agency",
-    "service",
-    "category",
-    "status",
-    "start_date",
-    "end_date",
-    "lead_professional",
-    "caf",
-    "practitioner_name",
-    "practitioner_role",
-    "practitioner_phone",
-    "practitioner_email",
-)
 MAX_REPORTED_BAD_ROWS: Final = 100
-"""Bad rows listed in full; beyond this only a count, so a wholly wrong file
-(the wrong export, a shifted column) gives a readable report."""
+"""Bad rows (and warnings) listed in full; beyond this only a count, so a wholly
+wrong file (the wrong export, a shifted column) gives a readable report."""
 MAX_ROWS: Final = 2_000_000
 """Rows accepted per file: about twenty times the children of London's largest
 borough, so a runaway export is refused before it exhausts memory."""
+_PROGRESS_ROWS: Final = 4096
+"""Rows read between two progress reports."""
+
+Progress = Callable[[int], None]
+"""Told how many more bytes of the exports have been read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,26 +86,52 @@ class BadRow:
 
 
 @dataclass(frozen=True, slots=True)
+class RowWarning:
+    """One row imported as it is, though partial, or a header note (line 1)."""
+
+    file: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: warning: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Exports:
-    """Every record of a valid pair of exports, in file order."""
+    """Every record of a valid pair of exports, in file order, and what was partial."""
 
     children: tuple[ChildRecord, ...]
     involvements: tuple[Involvement, ...]
+    warnings: tuple[RowWarning, ...] = ()
+    partial: Counter[Partial] = field(default_factory=Counter)
+    """Records lacking each kind of data (a record may lack several)."""
 
 
-def read_exports(children_csv: Path, involvements_csv: Path) -> Exports:
+def read_exports(
+    children_csv: Path,
+    involvements_csv: Path,
+    *,
+    export_format: ExportFormat | None = None,
+    today: date | None = None,
+    progress: Progress | None = None,
+) -> Exports:
     """Read and validate both files; raise ``SchemaInvalid`` listing all bad rows.
 
-    Checks: the exact header; the field count of each row; each field's
-    value; that no ``local_id`` repeats in ``children.csv``; and that each
-    involvement names a child in ``children.csv``. Unreadable files, text that
-    is not UTF-8 and broken CSV quoting are reported as a bad row at the line
-    where reading stopped.
+    Checks: the header (every required column present); the field count of
+    each row; each field's value (a birth date after ``today`` is refused);
+    that no ``local_id`` repeats in ``children.csv``; and that each
+    involvement names a child in ``children.csv``. Unreadable files, text
+    that is not in the format's encoding and broken CSV quoting are reported
+    as a bad row at the line where reading stopped.
     """
+    shape = export_format or ExportFormat()
     bad: list[BadRow] = []
+    warnings: list[RowWarning] = []
+    partial: Counter[Partial] = Counter()
     children: list[ChildRecord] = []
     first_line: dict[str, int] = {}
-    children_file = _CsvFile(children_csv, CHILDREN_COLUMNS, bad)
+    children_file = _CsvFile(children_csv, "children", shape, bad, warnings, progress)
     for line, fields in children_file.rows():
         raw_id = fields["local_id"]
         if raw_id in first_line:
@@ -125,46 +145,73 @@ def read_exports(children_csv: Path, involvements_csv: Path) -> Exports:
             continue
         first_line[raw_id] = line
         try:
-            children.append(child_from_fields(fields))
+            read = read_child(fields, dates=shape.dates, today=today)
         except SchemaInvalid as exc:
             bad.append(BadRow(str(children_csv), line, exc.reason))
+            continue
+        children.append(read.record)
+        partial.update(read.partial)
+        if read.warnings:
+            warnings.append(RowWarning(str(children_csv), line, "; ".join(read.warnings)))
     involvements: list[Involvement] = []
-    for line, fields in _CsvFile(involvements_csv, INVOLVEMENT_COLUMNS, bad).rows():
+    involvements_file = _CsvFile(involvements_csv, "involvements", shape, bad, warnings, progress)
+    for line, fields in involvements_file.rows():
         problems: list[str] = []
         # An unreadable children.csv would make every involvement look orphaned.
         if children_file.complete and fields["local_id"] not in first_line:
             problems.append(f"local_id {fields['local_id']!r} is not in {children_csv.name}")
         try:
-            involvements.append(involvement_from_fields(fields))
+            involvements.append(involvement_from_fields(fields, dates=shape.dates))
         except SchemaInvalid as exc:
             problems.append(exc.reason)
         if problems:
             bad.append(BadRow(str(involvements_csv), line, "; ".join(problems)))
     if bad:
         raise SchemaInvalid(_report(bad))
-    return Exports(tuple(children), tuple(involvements))
+    return Exports(tuple(children), tuple(involvements), tuple(warnings), partial)
 
 
 class _CsvFile:
     """One export being read; ``complete`` turns false when reading had to stop early."""
 
-    def __init__(self, path: Path, columns: tuple[str, ...], bad: list[BadRow]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        table: Table,
+        shape: ExportFormat,
+        bad: list[BadRow],
+        warnings: list[RowWarning],
+        progress: Progress | None,
+    ) -> None:
         self._path = path
-        self._columns = columns
+        self._table = table
+        self._shape = shape
         self._bad = bad
+        self._warnings = warnings
+        self._progress = progress
         self.complete = True
 
     def rows(self) -> Iterator[tuple[int, dict[str, str]]]:
         """Yield (line, fields) for each non-blank row whose field count is right."""
         end = 0  # the last physical line of the last record read
         try:
-            with self._path.open(encoding="utf-8-sig", newline="") as handle:
+            with (
+                self._path.open("rb") as raw,
+                io.TextIOWrapper(raw, encoding=self._shape.encoding, newline="") as handle,
+            ):
                 reader = csv.reader(handle, strict=True)
                 header = next(reader, None)
-                if header != list(self._columns):
-                    self._stop(1, _header_problem(header, self._columns))
+                if header is None:
+                    self._stop(1, "the file is empty; it needs a header row")
                     return
+                try:
+                    layout = self._shape.layout(self._table, header)
+                except SchemaInvalid as exc:
+                    self._stop(1, exc.reason)
+                    return
+                self._warnings.extend(RowWarning(str(self._path), 1, w) for w in layout.warnings)
                 count = 0
+                reported = 0
                 end = reader.line_num
                 for row in reader:
                     line, end = end + 1, reader.line_num
@@ -174,15 +221,25 @@ class _CsvFile:
                     if count > MAX_ROWS:
                         self._stop(line, f"more than {MAX_ROWS} rows")
                         return
-                    if len(row) != len(self._columns):
-                        self._add(line, f"expected {len(self._columns)} fields, found {len(row)}")
+                    if self._progress is not None and count % _PROGRESS_ROWS == 0:
+                        position = raw.tell()
+                        self._progress(position - reported)
+                        reported = position
+                    if len(row) != layout.width:
+                        self._add(line, f"expected {layout.width} fields, found {len(row)}")
                         continue
-                    yield line, dict(zip(self._columns, row, strict=True))
+                    yield line, layout.fields(row)
+                if self._progress is not None:
+                    self._progress(raw.tell() - reported)
         # A failure while reading is reported at the first line of the record being read.
         except OSError as exc:
             self._stop(end + 1, f"cannot read the file: {exc.strerror or exc}")
         except UnicodeDecodeError:
-            self._stop(end + 1, "reading stopped: the file is not UTF-8 text")
+            self._stop(
+                end + 1,
+                f"reading stopped: the file is not {_encoding_name(self._shape.encoding)} text; "
+                "give its encoding with --encoding (e.g. windows-1252)",
+            )
         except csv.Error as exc:
             self._stop(end + 1, f"reading stopped: broken CSV: {exc}")
 
@@ -194,20 +251,8 @@ class _CsvFile:
         self._add(line, reason)
 
 
-def _header_problem(header: list[str] | None, columns: tuple[str, ...]) -> str:
-    expected = ",".join(columns)
-    if header is None:
-        return f"the file is empty; the header must be {expected}"
-    missing = [c for c in columns if c not in header]
-    unexpected = [c for c in header if c not in columns]
-    details = []
-    if missing:
-        details.append(f"missing column {', '.join(missing)}")
-    if unexpected:
-        details.append(f"unexpected column {', '.join(repr(c) for c in unexpected)}")
-    if not details:
-        details.append("the columns are out of order")
-    return f"{'; '.join(details)}; the header must be exactly {expected}"
+def _encoding_name(codec: str) -> str:
+    return "UTF-8" if codec == "utf-8-sig" else codec
 
 
 def _report(bad: list[BadRow]) -> str:

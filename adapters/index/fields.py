@@ -10,18 +10,22 @@ always be described in a message.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Final, Literal, NewType, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.errors import SchemaInvalid
 from hub.identifiers import is_valid_nhs_number, is_valid_upn
 
 __all__ = [
+    "ISO_DATE",
     "MAX_NAME_LENGTH",
     "MAX_TEXT_LENGTH",
     "NAME_SEPARATOR",
     "SEX_VALUES",
+    "DateFormat",
     "LocalId",
     "Sex",
     "parse_bool",
@@ -37,6 +41,7 @@ __all__ = [
     "parse_sex",
     "parse_text",
     "parse_upn",
+    "today_in_london",
 ]
 
 LocalId = NewType("LocalId", str)
@@ -121,6 +126,65 @@ def parse_date(text: str, field: str) -> date:
         return date.fromisoformat(text)
     except ValueError as exc:
         raise SchemaInvalid(f"{field} {text!r} is not a calendar date") from exc
+
+
+_DATE_TOKENS: Final = {"YYYY": r"(?P<year>[0-9]{4})", "MM": r"(?P<month>[0-9]{1,2})",
+                       "DD": r"(?P<day>[0-9]{1,2})"}  # fmt: skip
+_DATE_SEPARATORS: Final = frozenset("/-. ")
+
+
+@dataclass(frozen=True, slots=True)
+class DateFormat:
+    """How an export writes dates: ``YYYY``, ``MM`` and ``DD`` once each, between ``/ - . ``.
+
+    ``DD/MM/YYYY`` reads ``14/03/2015`` and ``4/3/2015``. A two-digit year is
+    not offered: ``14/03/15`` could be 1915 or 2015, and a child's birth date
+    must not be guessed. Raises ``SchemaInvalid`` naming the pattern when it
+    is not of that shape.
+    """
+
+    pattern: str
+    _regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parts = re.split(r"(YYYY|MM|DD)", self.pattern)
+        tokens, separators = parts[1::2], "".join(parts[0::2])
+        if sorted(tokens) != ["DD", "MM", "YYYY"] or not set(separators) <= _DATE_SEPARATORS:
+            raise SchemaInvalid(
+                f"date format {self.pattern!r} must hold YYYY, MM and DD once each, separated "
+                "by '/', '-', '.' or spaces (e.g. DD/MM/YYYY)"
+            )
+        regex = "".join(_DATE_TOKENS.get(part, re.escape(part)) for part in parts)
+        object.__setattr__(self, "_regex", re.compile(regex + r"\Z"))
+
+    def parse(self, text: str, field: str) -> date:
+        """``text`` as a date; raise ``SchemaInvalid`` naming ``field`` and this format."""
+        if self.pattern == "YYYY-MM-DD":
+            return parse_date(text, field)
+        found = self._regex.match(text.strip())
+        if found is None:
+            raise SchemaInvalid(f"{field} {text!r} is not a date of the form {self.pattern}")
+        try:
+            return date(int(found["year"]), int(found["month"]), int(found["day"]))
+        except ValueError as exc:
+            raise SchemaInvalid(f"{field} {text!r} is not a calendar date") from exc
+
+
+ISO_DATE: Final = DateFormat("YYYY-MM-DD")
+"""The default: ISO 8601 calendar dates, as ``parse_date`` reads them."""
+
+
+def today_in_london(now: datetime) -> date:
+    """The calendar date in London at ``now`` (time-zone aware): what "today" means for a birth.
+
+    Without time zone data on the machine, the day after ``now``'s UTC date:
+    London is never behind UTC and at most an hour ahead, so no real birth
+    date is refused as in the future.
+    """
+    try:
+        return now.astimezone(ZoneInfo("Europe/London")).date()
+    except ZoneInfoNotFoundError:
+        return now.astimezone(UTC).date() + timedelta(days=1)
 
 
 def parse_sex(text: str, field: str = "sex") -> Sex:

@@ -87,6 +87,7 @@ def count_names(records: Iterable[ChildRecord]) -> NameFrequencies:
             {
                 part
                 for name in (record.family_name, *record.other_names)
+                if name is not None
                 for part in name_parts(name)
             }
         )

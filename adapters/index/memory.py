@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 
+from adapters.index.base import IndexStatus
 from adapters.index.blocking import BlockingKeys, record_keys
 from adapters.index.fields import LocalId
 from adapters.index.frequency import NameFrequencies, count_names
@@ -17,8 +19,14 @@ class MemoryChildIndex:
     """Holds records and involvements in dictionaries; read-only after construction."""
 
     def __init__(
-        self, records: Iterable[ChildRecord], involvements: Iterable[Involvement] = ()
+        self,
+        records: Iterable[ChildRecord],
+        involvements: Iterable[Involvement] = (),
+        *,
+        refreshed_at: datetime | None = None,
     ) -> None:
+        """Index ``records``; ``refreshed_at`` is when they were taken, ``None`` for live."""
+        self._refreshed_at = refreshed_at
         self._records: dict[LocalId, ChildRecord] = {}
         self._blocks: defaultdict[str, list[LocalId]] = defaultdict(list)
         for record in records:
@@ -50,3 +58,7 @@ class MemoryChildIndex:
     def involvements(self, local_id: LocalId) -> Sequence[Involvement]:
         """The involvements recorded for one child, in insertion order."""
         return list(self._involvements.get(local_id, ()))
+
+    def status(self) -> IndexStatus:
+        """The number of records, and ``refreshed_at`` as given."""
+        return IndexStatus(children=len(self._records), refreshed_at=self._refreshed_at)

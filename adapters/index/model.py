@@ -1,29 +1,34 @@
 """What a borough's children's index holds, and what a known-to query asks about.
 
-- ``ChildRecord``: one child as the local index knows them.
+- ``ChildRecord``: one child as the local index knows them, possibly in part:
+  an unborn or newly born child without a given name, a foundling or a child
+  known by one name, a child whose birth date was never recorded.
 - ``Involvement``: one service's involvement with that child (SPEC §6).
 - ``Subject``: the child a ``KnownToQuery`` asks about (``c:ChildSubject``).
 
-Every value is validated where it is made: ``child_from_fields`` and
-``involvement_from_fields`` take CSV-shaped text, ``Subject.create`` takes a
-query's values; all three raise ``SchemaInvalid`` with a plain reason naming
-the field. An
-index adapter may rebuild records directly from storage it filled through
-these factories.
+Every value is validated where it is made: ``read_child`` (and
+``child_from_fields``) and ``involvement_from_fields`` take CSV-shaped text,
+``Subject.create`` takes a query's values; all raise ``SchemaInvalid`` with a
+plain reason naming the field. Data that is really partial is accepted with a
+warning (``ReadChild.warnings``); a malformed value never is. An index
+adapter may rebuild records directly from storage it filled through these
+factories.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
 from adapters.index.fields import (
+    ISO_DATE,
+    DateFormat,
     LocalId,
     Sex,
     parse_bool,
-    parse_date,
     parse_email,
     parse_local_id,
     parse_name,
@@ -46,9 +51,12 @@ __all__ = [
     "ChildRecord",
     "Involvement",
     "InvolvementStatus",
+    "Partial",
+    "ReadChild",
     "Subject",
     "child_from_fields",
     "involvement_from_fields",
+    "read_child",
 ]
 
 MAX_GIVEN_NAMES: Final = 5
@@ -60,17 +68,35 @@ MAX_BIRTH_RANGE_DAYS: Final = 3 * 366
 it would pull most of an index's blocks for a common name."""
 
 InvolvementStatus = Literal["open", "closed"]
+Partial = Literal["no-birth-date", "no-given-name", "no-family-name"]
+"""What a partial record lacks; ``ReadChild.partial`` lists it for the import summary."""
+
+_NOT_YET_NAMED: Final = re.compile(
+    r"(?:unborn|baby|infant|newborn)(?: (?:baby|child|boy|girl))?(?: of\b.*)?\Z", re.IGNORECASE
+)
+"""Placeholders case systems write for a child not yet named: ``Baby``, ``Unborn``,
+``Baby of Jane Smith``, ``Baby Girl``. Kept as a given name they would make two
+such children agree on a name, and ``Baby of …`` names the mother, not the child."""
+_UNKNOWN_NAMES: Final = frozenset({"unknown", "not known", "not recorded", "nk", "n/k"})
+"""What a system writes in a name it does not have, e.g. a foundling's family name."""
 
 
 @dataclass(frozen=True, slots=True)
 class ChildRecord:
-    """One child in a borough's local index; names as written, postcode normalised."""
+    """One child in a borough's local index; names as written, postcode normalised.
+
+    A record has at least one given or family name; ``given_names`` may be
+    empty (a child not yet named), ``family_name`` and ``birth_date`` ``None``
+    (a foundling, a child known by one name, a birth date never recorded).
+    The matcher never answers ``known`` on names alone for such a record
+    (``adapters.matching.decision``).
+    """
 
     local_id: LocalId
     given_names: tuple[str, ...]
-    family_name: str
+    family_name: str | None
     other_names: tuple[str, ...]
-    birth_date: date
+    birth_date: date | None
     sex: Sex
     postcode: str | None
     address: str | None
@@ -177,30 +203,120 @@ class Subject:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ReadChild:
+    """A record read from one row of ``children.csv``, and what it lacks."""
+
+    record: ChildRecord
+    partial: frozenset[Partial]
+    warnings: tuple[str, ...]
+    """Why the record is partial, one plain sentence each, for the import report."""
+
+
 def child_from_fields(fields: Mapping[str, str]) -> ChildRecord:
+    """Build a ``ChildRecord`` from the text columns of ``children.csv`` (ISO dates).
+
+    As ``read_child``, without the warnings. Raises ``SchemaInvalid`` naming
+    the first bad field and what is wrong with it.
+    """
+    return read_child(fields).record
+
+
+def read_child(
+    fields: Mapping[str, str], *, dates: DateFormat = ISO_DATE, today: date | None = None
+) -> ReadChild:
     """Build a ``ChildRecord`` from the text columns of ``children.csv``.
 
-    Raises ``SchemaInvalid`` naming the first bad field and what is wrong with it.
+    Partial data is accepted with a warning: an empty ``birth_date``; an empty
+    ``given_names`` or a placeholder for a child not yet named (``Baby of …``,
+    ``Unborn``), read as no given name; an empty ``family_name`` or one
+    written as ``Unknown``. A birth date after ``today`` is refused, except
+    for a child not yet named, where it is an expected date and dropped.
+
+    Raises ``SchemaInvalid`` naming the first bad field: a malformed value, or
+    a child with neither a given nor a family name.
     """
-    given = parse_name_list(fields["given_names"], "given_names", limit=MAX_GIVEN_NAMES)
+    local_id = parse_local_id(fields["local_id"])
+    warnings: list[str] = []
+    given, unnamed = _given_names(fields["given_names"], warnings)
+    family = _family_name(fields["family_name"], warnings)
+    if not given and family is None:
+        raise SchemaInvalid("the child has neither a given nor a family name; give at least one")
+    born = _birth_date(fields["birth_date"], dates, today, unnamed=unnamed, warnings=warnings)
+    partial: set[Partial] = set()
     if not given:
-        raise SchemaInvalid("given_names is empty")
+        partial.add("no-given-name")
+        if not unnamed:
+            warnings.append("no given name: matched on the family name and other traits")
+    if family is None:
+        partial.add("no-family-name")
+        warnings.append("no family name: matched on the given names and other traits")
+    if born is None:
+        partial.add("no-birth-date")
+        warnings.append(
+            "no birth date: found by NHS number or UPN, or by name only where the "
+            "postcode or address agrees too"
+        )
     postcode, nhs, upn = fields["postcode"], fields["nhs_number"], fields["upn"]
-    return ChildRecord(
-        local_id=parse_local_id(fields["local_id"]),
+    record = ChildRecord(
+        local_id=local_id,
         given_names=given,
-        family_name=parse_name(fields["family_name"], "family_name"),
+        family_name=family,
         other_names=parse_name_list(fields["other_names"], "other_names", limit=MAX_OTHER_NAMES),
-        birth_date=parse_date(fields["birth_date"], "birth_date"),
+        birth_date=born,
         sex=parse_sex(fields["sex"]),
         postcode=parse_postcode(postcode) if postcode.strip() else None,
         address=parse_text(fields["address"], "address"),
         nhs_number=parse_nhs_number(nhs) if nhs.strip() else None,
         upn=parse_upn(upn) if upn.strip() else None,
     )
+    return ReadChild(record, frozenset(partial), tuple(warnings))
 
 
-def involvement_from_fields(fields: Mapping[str, str]) -> Involvement:
+def _given_names(text: str, warnings: list[str]) -> tuple[tuple[str, ...], bool]:
+    """The given names, and whether the cell is a placeholder for a child not yet named."""
+    if _NOT_YET_NAMED.match(" ".join(text.split())):
+        warnings.append(
+            f"given_names {text.strip()!r} stands for a child not yet named: "
+            "imported without a given name"
+        )
+        return (), True
+    if _unknown(text):
+        if text.strip():
+            warnings.append(f"given_names {text.strip()!r} read as not recorded")
+        return (), False
+    return parse_name_list(text, "given_names", limit=MAX_GIVEN_NAMES), False
+
+
+def _family_name(text: str, warnings: list[str]) -> str | None:
+    if _unknown(text):
+        if text.strip():
+            warnings.append(f"family_name {text.strip()!r} read as not recorded")
+        return None
+    return parse_name(text, "family_name")
+
+
+def _birth_date(
+    text: str, dates: DateFormat, today: date | None, *, unnamed: bool, warnings: list[str]
+) -> date | None:
+    if not text.strip():
+        return None
+    born = dates.parse(text, "birth_date")
+    if today is not None and born > today:
+        if not unnamed:
+            raise SchemaInvalid(f"birth_date {born} is in the future (today is {today})")
+        warnings.append(f"birth_date {born} is in the future, an expected date: dropped")
+        return None
+    return born
+
+
+def _unknown(text: str) -> bool:
+    return " ".join(text.split()).lower() in _UNKNOWN_NAMES or not text.strip()
+
+
+def involvement_from_fields(
+    fields: Mapping[str, str], *, dates: DateFormat = ISO_DATE
+) -> Involvement:
     """Build an ``Involvement`` from the text columns of ``involvements.csv``.
 
     Raises ``SchemaInvalid`` naming the first bad field and what is wrong with it.
@@ -212,8 +328,8 @@ def involvement_from_fields(fields: Mapping[str, str]) -> Involvement:
         service=parse_required_text(fields["service"], "service"),
         category=_closed(fields["category"], "category", DATA_CATEGORIES),
         status=_status(fields["status"]),
-        start_date=parse_date(start, "start_date") if start.strip() else None,
-        end_date=parse_date(end, "end_date") if end.strip() else None,
+        start_date=dates.parse(start, "start_date") if start.strip() else None,
+        end_date=dates.parse(end, "end_date") if end.strip() else None,
         lead_professional=parse_bool(fields["lead_professional"], "lead_professional"),
         caf=parse_bool(fields["caf"], "caf"),
         practitioner_name=parse_text(fields["practitioner_name"], "practitioner_name"),

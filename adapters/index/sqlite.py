@@ -2,6 +2,8 @@
 
 Tables:
 
+- ``meta``: the schema version, the number of children and when they were
+  imported;
 - ``child``: one row per record, indexed on local id, birth date, NHS number
   and UPN;
 - ``code``: each distinct phonetic name code, numbered;
@@ -9,7 +11,8 @@ Tables:
   carrying the record's birth year, month-day and district, indexed on
   (code, year), (code, month-day) and (code, district). These three indexes
   are the name-code blocks of ``adapters.index.blocking`` stored
-  column-wise: a query seeks only the entries of its own codes and years;
+  column-wise: a query seeks only the entries of its own codes and years. A
+  record without a birth date has no year (the undated blocks);
 - ``name_frequency``: how many children have each folded given-name and
   family-name part (``adapters.index.frequency``), read into memory once;
 - ``involvement``: the involvements of each child, in file order.
@@ -18,96 +21,70 @@ Tables:
 per matching index entry) exactly as ``BlockingKeys.block_ids`` defines them,
 and reads the records sharing most.
 
-``import_csv`` replaces the whole index with a borough's two CSV exports in
-one transaction: either every row is valid and the index holds exactly the
-new exports, or ``SchemaInvalid`` lists the bad rows and nothing changes.
-Indexes are dropped and rebuilt inside that transaction, which makes a bulk
-load several times faster than inserting into indexed tables.
+``SqliteChildIndex`` only reads. An index file is written whole, once, by
+``adapters.index.sqlite_build`` and put in place by ``adapters.index.replace``,
+which renames it over the old one; the reader notices the new file at its
+next call and reads from it from then on, so a running node switches from
+the old index to the new one when, and only when, the new one is complete.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.index.base import IndexStatus
 from adapters.index.blocking import BlockingKeys
-from adapters.index.csvimport import read_exports
 from adapters.index.fields import LocalId
-from adapters.index.frequency import NameFrequencies, count_names
+from adapters.index.frequency import NameFrequencies
 from adapters.index.model import ChildRecord, Involvement
 from adapters.index.sqlite_schema import (
     CHILD_COLUMNS,
-    INDEXES,
-    INSERT_CHILD,
-    INSERT_CODE,
-    INSERT_INVOLVEMENT,
     INVOLVEMENT_COLUMNS,
-    SCHEMA,
+    READABLE_VERSIONS,
     SCHEMA_VERSION,
-    child_row,
-    code_rows,
     involvement_from_row,
-    involvement_values,
     marks,
     record_from_row,
     select_code_ids,
 )
 from hub.errors import InternalError
 
-__all__ = ["ImportCounts", "SqliteChildIndex"]
+__all__ = ["SqliteChildIndex"]
 
 _CACHE_KIB: Final = 64 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class ImportCounts:
-    """How many rows an import wrote."""
-
-    children: int
-    involvements: int
-    name_codes: int
+_FileId = tuple[int, int]
+"""(device, inode): which file a path named when it was opened."""
 
 
 class SqliteChildIndex:
-    """A ``ChildIndex`` in one SQLite file; safe to share between threads.
+    """A ``ChildIndex`` reading one SQLite index file; safe to share between threads.
 
-    Opening creates the file and its tables if missing. Raises ``InternalError``
-    when SQLite fails (a file that is not a database, a full disk) or the file
-    was written by another schema version.
+    Opening reads the file named by ``path`` read-only: it must exist and be
+    an index (``irthub node import`` writes one). Raises ``InternalError``
+    naming the path when it does not exist, cannot be read, is not an index,
+    or was written by a schema version this code does not read.
+
+    At each call the path is looked at again (one ``stat``); when an import or
+    a rollback has put another file there, that file is opened and read from
+    then on. Should it not open, the index keeps reading the file it has and
+    ``status`` raises, so that the node stops answering until an operator
+    puts a good index in place.
     """
 
     def __init__(self, path: Path) -> None:
         self._path = path
         self._lock = threading.Lock()
         self._frequencies: NameFrequencies | None = None
-        try:
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode = WAL")
-            # WAL with NORMAL sync never corrupts the file; a crash may lose the
-            # last import, which the borough simply runs again.
-            self._db.execute("PRAGMA synchronous = NORMAL")
-            # Index builds after a bulk load sort in the page cache: 64 MiB
-            # keeps a 100,000-child import off temporary files.
-            self._db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
-            self._db.execute("PRAGMA temp_store = MEMORY")
-            self._db.executescript(SCHEMA)
-            self._create_indexes()
-            found = self._db.execute(
-                "SELECT value FROM meta WHERE key = 'schema_version'"
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise InternalError(f"children's index {path}: {exc}") from exc
-        if found is not None and found[0] != SCHEMA_VERSION:
-            self._db.close()
-            raise InternalError(
-                f"children's index {path} has schema version {found[0]}, "
-                f"this node reads {SCHEMA_VERSION}: import the exports into a new file"
-            )
+        self._status: IndexStatus | None = None
+        self._fault: str | None = None
+        self._db, self._file = self._open()
 
     def close(self) -> None:
         """Close the database connection."""
@@ -120,51 +97,37 @@ class SqliteChildIndex:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def import_csv(self, children_csv: Path, involvements_csv: Path) -> ImportCounts:
-        """Replace the index with two CSV exports (see ``adapters.index.csvimport``).
+    @property
+    def path(self) -> Path:
+        """The index file this index reads."""
+        return self._path
 
-        Raises ``SchemaInvalid`` listing every bad row (``file:line: reason``)
-        and changes nothing; raises ``InternalError`` if SQLite fails, after
-        rolling back.
+    def status(self) -> IndexStatus:
+        """Children held and when they were imported, from the file in place now.
+
+        Raises ``InternalError`` when the file in place is gone or cannot be
+        read, or records no import time (written before version 2).
         """
-        exports = read_exports(children_csv, involvements_csv)
-        children = exports.children
-        row_ids = {child.local_id: n for n, child in enumerate(children, start=1)}
-        frequencies = count_names(children)
-        code_ids: dict[str, int] = {}
-        codes = [code_rows(n, child, code_ids) for n, child in enumerate(children, start=1)]
-        with self._lock, self._transaction():
-            for name in INDEXES:
-                self._db.execute(f"DROP INDEX IF EXISTS {name}")
-            for table in ("name_code", "code", "name_frequency", "involvement", "child"):
-                self._db.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
-            self._db.executemany(
-                "INSERT INTO name_frequency (kind, part, count) VALUES (?, ?, ?)",
-                [("given", part, n) for part, n in frequencies.given.items()]
-                + [("family", part, n) for part, n in frequencies.family.items()],
-            )
-            self._db.executemany(
-                "INSERT INTO code (id, code) VALUES (?, ?)",
-                ((code_id, code) for code, code_id in code_ids.items()),
-            )
-            self._db.executemany(
-                INSERT_CHILD, (child_row(n, child) for n, child in enumerate(children, start=1))
-            )
-            self._db.executemany(INSERT_CODE, (row for rows in codes for row in rows))
-            self._db.executemany(
-                INSERT_INVOLVEMENT,
-                (
-                    (row_ids[inv.local_id], seq, *involvement_values(inv))
-                    for seq, inv in enumerate(exports.involvements)
-                ),
-            )
-            self._create_indexes()
-            self._db.executemany(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                (("schema_version", SCHEMA_VERSION), ("children", str(len(children)))),
-            )
-            self._frequencies = None
-        return ImportCounts(len(children), len(exports.involvements), sum(map(len, codes)))
+        with self._lock:
+            self._connection()
+            if self._fault is not None:
+                raise InternalError(self._fault)
+            if self._status is None:
+                try:
+                    rows = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+                except sqlite3.Error as exc:
+                    raise InternalError(f"children's index {self._path}: {exc}") from exc
+                imported = rows.get("imported_at")
+                if imported is None:
+                    raise InternalError(
+                        f"children's index {self._path} does not record when it was imported "
+                        "(an earlier version wrote it): import the exports again"
+                    )
+                self._status = IndexStatus(
+                    children=int(rows.get("children", 0)),
+                    refreshed_at=datetime.fromisoformat(imported),
+                )
+            return self._status
 
     def candidates(self, keys: BlockingKeys, *, limit: int) -> Sequence[ChildRecord]:
         """Records holding the keys' identifiers, then up to ``limit`` sharing most blocks."""
@@ -174,18 +137,31 @@ class SqliteChildIndex:
         return list(found.values())
 
     def name_frequencies(self) -> NameFrequencies:
-        """Counts of the folded name parts, read once and kept until the next import."""
-        frequencies = self._frequencies
-        if frequencies is None:
-            rows = self._query("SELECT kind, part, count FROM name_frequency", ())
-            counted = self._query("SELECT value FROM meta WHERE key = 'children'", ())
-            frequencies = NameFrequencies(
-                children=int(counted[0][0]) if counted else 0,
-                given={part: n for kind, part, n in rows if kind == "given"},
-                family={part: n for kind, part, n in rows if kind == "family"},
-            )
-            self._frequencies = frequencies
-        return frequencies
+        """Counts of the folded name parts, read once per index file."""
+        with self._lock:
+            db = self._connection()
+            frequencies = self._frequencies
+            if frequencies is None:
+                try:
+                    rows = db.execute("SELECT kind, part, count FROM name_frequency").fetchall()
+                    counted = db.execute("SELECT value FROM meta WHERE key = 'children'").fetchone()
+                except sqlite3.Error as exc:
+                    raise InternalError(f"children's index {self._path}: {exc}") from exc
+                frequencies = NameFrequencies(
+                    children=int(counted[0]) if counted else 0,
+                    given={part: n for kind, part, n in rows if kind == "given"},
+                    family={part: n for kind, part, n in rows if kind == "family"},
+                )
+                self._frequencies = frequencies
+            return frequencies
+
+    def involvements(self, local_id: LocalId) -> Sequence[Involvement]:
+        """The involvements recorded for one child, in file order."""
+        sql = (
+            f"SELECT {INVOLVEMENT_COLUMNS} FROM involvement "  # noqa: S608 - fixed columns
+            "WHERE child = (SELECT id FROM child WHERE local_id = ?) ORDER BY seq"
+        )
+        return [involvement_from_row(local_id, row) for row in self._query(sql, (local_id,))]
 
     def _identified(self, keys: BlockingKeys) -> list[ChildRecord]:
         rows: list[tuple[Any, ...]] = []
@@ -219,6 +195,12 @@ class SqliteChildIndex:
                     f"AND {column} IN ({marks(values)})"
                 )
                 params.extend((*code_ids, *values))
+        if code_ids and keys.undated:
+            parts.append(
+                f"SELECT child FROM name_code WHERE code IN ({marks(code_ids)}) "  # noqa: S608
+                "AND birth_year IS NULL"
+            )
+            params.extend(code_ids)
         dates = sorted(d.isoformat() for d in keys.birth_dates)
         if dates:
             parts.append(
@@ -235,38 +217,69 @@ class SqliteChildIndex:
         )
         return [record_from_row(row) for row in self._query(sql, (*params, limit))]
 
-    def involvements(self, local_id: LocalId) -> Sequence[Involvement]:
-        """The involvements recorded for one child, in file order."""
-        sql = (
-            f"SELECT {INVOLVEMENT_COLUMNS} FROM involvement "  # noqa: S608 - fixed columns
-            "WHERE child = (SELECT id FROM child WHERE local_id = ?) ORDER BY seq"
-        )
-        return [involvement_from_row(local_id, row) for row in self._query(sql, (local_id,))]
-
     def _query(self, sql: str, params: Sequence[object]) -> list[tuple[Any, ...]]:
         try:
             with self._lock:
-                return self._db.execute(sql, params).fetchall()
+                return self._connection().execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise InternalError(f"children's index {self._path}: {exc}") from exc
 
-    def _create_indexes(self) -> None:
-        for sql in INDEXES.values():
-            self._db.execute(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
+    def _connection(self) -> sqlite3.Connection:
+        """The connection to the file in place now (called holding the lock)."""
+        try:
+            found = os.stat(self._path)
+        except OSError as exc:
+            self._fault = (
+                f"children's index {self._path} is gone ({exc.strerror}); "
+                "put an index back (irthub node import, or irthub node rollback)"
+            )
+            return self._db
+        if (found.st_dev, found.st_ino) == self._file:
+            self._fault = None
+            return self._db
+        try:
+            db, file = self._open()
+        except InternalError as exc:
+            self._fault = f"{exc.reason}; still reading the index it replaced"
+            return self._db
+        self._db.close()
+        self._db, self._file, self._fault = db, file, None
+        self._frequencies = self._status = None
+        return db
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        """``BEGIN IMMEDIATE`` … ``COMMIT``, rolled back on any exception."""
+    def _open(self) -> tuple[sqlite3.Connection, _FileId]:
+        path = self._path
+        # Stat first: should the file be replaced between the two, the next
+        # call sees a different file and opens again, never the reverse.
         try:
-            self._db.execute("BEGIN IMMEDIATE")
+            found = path.stat()
+        except FileNotFoundError as exc:
+            raise InternalError(
+                f"children's index {path} does not exist: import the exports into it "
+                "(irthub node import) or correct the path"
+            ) from exc
+        except OSError as exc:
+            raise InternalError(f"children's index {path} cannot be read: {exc.strerror}") from exc
+        db = None
+        try:
+            db = sqlite3.connect(
+                f"{path.resolve().as_uri()}?mode=ro",
+                uri=True,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            db.execute(f"PRAGMA cache_size = -{_CACHE_KIB}")
+            version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         except sqlite3.Error as exc:
-            raise InternalError(f"children's index {self._path}: {exc}") from exc
-        try:
-            yield
-            self._db.execute("COMMIT")
-        except BaseException as exc:
-            if self._db.in_transaction:
-                self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise InternalError(f"children's index {self._path}: {exc}") from exc
-            raise
+            if db is not None:
+                db.close()
+            raise InternalError(
+                f"children's index {path}: {exc}; is it an index written by irthub node import?"
+            ) from exc
+        if version is None or version[0] not in READABLE_VERSIONS:
+            db.close()
+            raise InternalError(
+                f"children's index {path} has schema version {version and version[0]}, "
+                f"this node reads {SCHEMA_VERSION}: import the exports into a new file"
+            )
+        return db, (found.st_dev, found.st_ino)

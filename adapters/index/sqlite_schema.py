@@ -23,6 +23,7 @@ __all__ = [
     "INSERT_CODE",
     "INSERT_INVOLVEMENT",
     "INVOLVEMENT_COLUMNS",
+    "READABLE_VERSIONS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "child_row",
@@ -34,16 +35,19 @@ __all__ = [
     "select_code_ids",
 ]
 
-SCHEMA_VERSION: Final = "1"
+SCHEMA_VERSION: Final = "2"
+"""Version 2 allows partial records: no given name, family name or birth date."""
+READABLE_VERSIONS: Final = frozenset({"1", "2"})
+"""Version 1 files hold only complete records, which version 2 reads alike."""
 SCHEMA: Final = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS child (
     id INTEGER PRIMARY KEY,
     local_id TEXT NOT NULL,
     given_names TEXT NOT NULL,
-    family_name TEXT NOT NULL,
+    family_name TEXT,
     other_names TEXT NOT NULL,
-    birth_date TEXT NOT NULL,
+    birth_date TEXT,
     sex TEXT NOT NULL,
     postcode TEXT,
     address TEXT,
@@ -54,8 +58,8 @@ CREATE TABLE IF NOT EXISTS code (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQ
 CREATE TABLE IF NOT EXISTS name_code (
     code INTEGER NOT NULL,
     child INTEGER NOT NULL,
-    birth_year INTEGER NOT NULL,
-    month_day INTEGER NOT NULL,
+    birth_year INTEGER,
+    month_day INTEGER,
     district TEXT
 );
 CREATE TABLE IF NOT EXISTS name_frequency (
@@ -125,11 +129,16 @@ def select_code_ids(count: int) -> str:
 def code_rows(
     row_id: int, child: ChildRecord, code_ids: dict[str, int]
 ) -> list[tuple[object, ...]]:
-    """``name_code`` rows of one child, numbering codes not seen before in ``code_ids``."""
+    """``name_code`` rows of one child, numbering codes not seen before in ``code_ids``.
+
+    A child without a birth date has rows with no year and month-day: the
+    undated blocks of ``adapters.index.blocking``.
+    """
     born = child.birth_date
-    year, day = born.year, int(month_day(born))
+    year, day = (None, None) if born is None else (born.year, int(month_day(born)))
     district = None if child.postcode is None else postcode_district(child.postcode)
-    names = (*child.given_names, child.family_name, *child.other_names)
+    family = () if child.family_name is None else (child.family_name,)
+    names = (*child.given_names, *family, *child.other_names)
     rows: list[tuple[object, ...]] = []
     for code in name_codes(names):
         code_id = code_ids.get(code)
@@ -147,7 +156,7 @@ def child_row(row_id: int, child: ChildRecord) -> tuple[object, ...]:
         NAME_SEPARATOR.join(child.given_names),
         child.family_name,
         NAME_SEPARATOR.join(child.other_names),
-        child.birth_date.isoformat(),
+        None if child.birth_date is None else child.birth_date.isoformat(),
         child.sex,
         child.postcode,
         child.address,
@@ -161,10 +170,10 @@ def record_from_row(row: Sequence[Any]) -> ChildRecord:
     local_id, given, family, other, born, sex, postcode, address, nhs, upn = row
     return ChildRecord(
         local_id=LocalId(local_id),
-        given_names=tuple(given.split(NAME_SEPARATOR)),
+        given_names=tuple(given.split(NAME_SEPARATOR)) if given else (),
         family_name=family,
         other_names=tuple(other.split(NAME_SEPARATOR)) if other else (),
-        birth_date=date.fromisoformat(born),
+        birth_date=None if born is None else date.fromisoformat(born),
         sex=cast(Sex, sex),
         postcode=postcode,
         address=address,

@@ -8,10 +8,13 @@ Steps:
    contradicts the query's.
 2. Otherwise candidates scoring at least ``REVIEW_THRESHOLD`` are plausible.
    None: ``not-known``. The best one is ``known`` when it reaches
-   ``MATCH_THRESHOLD`` and no other plausible candidate comes within
-   ``AMBIGUITY_MARGIN`` of it.
+   ``MATCH_THRESHOLD``, no other plausible candidate comes within
+   ``AMBIGUITY_MARGIN`` of it, and, if it is a partial record (no birth
+   date, no given name or no family name), the query agrees with it on where
+   the child lives too (``corroborated``).
 3. Anything else is ``ambiguous``: two or more candidates too close to tell
-   apart, or one in the grey zone between the thresholds. An ambiguous
+   apart, one in the grey zone between the thresholds, or a partial record
+   that agrees on names (and perhaps a birth date) alone. An ambiguous
    answer carries no record, only the traits that would decide: those on
    which the candidates differ (identifiers first), or, for one grey-zone
    candidate, those it holds and the query did not give.
@@ -38,7 +41,9 @@ __all__ = [
     "MatchResult",
     "MatchStatus",
     "ScoredCandidate",
+    "corroborated",
     "decide",
+    "is_partial",
 ]
 
 MATCH_THRESHOLD: Final = 9.0
@@ -113,10 +118,35 @@ def decide(subject: Subject, ranked: Sequence[ScoredCandidate]) -> MatchResult:
     plausible.sort(key=lambda c: -c.score.total)
     best = plausible[0]
     rivals = [c for c in plausible[1:] if best.score.total - c.score.total < AMBIGUITY_MARGIN]
-    if best.score.total >= MATCH_THRESHOLD and not rivals:
+    if best.score.total >= MATCH_THRESHOLD and not rivals and corroborated(best):
         return MatchResult("known", record=best.record, decided_by=f"score {best.score.total:.1f}")
     # (3) too close to call, or in the grey zone
     return _ambiguous(subject, [best, *rivals], f"score {best.score.total:.1f}")
+
+
+def is_partial(record: ChildRecord) -> bool:
+    """A record without a birth date, a given name or a family name."""
+    return record.birth_date is None or not record.given_names or record.family_name is None
+
+
+def corroborated(candidate: ScoredCandidate) -> bool:
+    """May this candidate be ``known`` by score? Always for a complete record; for a
+    partial one only when the full postcode or the address agrees as well.
+
+    A complete record reaching ``MATCH_THRESHOLD`` agrees on names and a birth
+    date, which together single out one child in a borough. A partial record
+    lacks one of the three, and its names alone may be shared by another
+    child (siblings share a family name; a name without a birth date is
+    shared by the children of every year): so a name match with it is at
+    most ``ambiguous`` unless the query also places the child at its
+    address. An identifier (step 1) decides for partial records as for any.
+    """
+    if not is_partial(candidate.record):
+        return True
+    return any(
+        (e.trait == "Postcode" and e.outcome == "full") or e.trait == "Address"
+        for e in candidate.score.evidence
+    )
 
 
 def _identified_by(candidate: ScoredCandidate, trait: str) -> bool:
@@ -152,7 +182,7 @@ _VALUES: Final[dict[str, Callable[[ChildRecord], object]]] = {
     "UPN": lambda r: r.upn,
     "BirthDate": lambda r: r.birth_date,
     "GivenName": lambda r: tuple(fold(n) for n in r.given_names),
-    "FamilyName": lambda r: fold(r.family_name),
+    "FamilyName": lambda r: None if r.family_name is None else fold(r.family_name),
     "OtherName": lambda r: tuple(fold(n) for n in r.other_names),
     "Sex": lambda r: r.sex if r.sex in ("female", "male") else None,
     "Postcode": lambda r: r.postcode,

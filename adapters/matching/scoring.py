@@ -12,7 +12,9 @@ Steps, in order:
    given name and family name (``adapters.matching.names``, graded by
    similarity), birth date (exact, one-digit typo, day/month swap, a year
    out, within a range), sex, postcode (full, sector, district) and address.
-   A trait missing on either side adds nothing.
+   A trait missing on either side adds nothing: a partial record (no birth
+   date, a single name) scores on what it has, and ``decision`` keeps it from
+   being ``known`` on its names alone.
 
 The weights were set from how often each error occurs in the synthetic
 corrupted queries and tuned on them (``bench/matching.py``); the thresholds
@@ -185,8 +187,11 @@ def score(query: Query, record: ChildRecord) -> Score:
     return Score(total, tuple(evidence), identifier)
 
 
-def birth_date_agreement(subject: Subject, born: date) -> BirthAgreement | None:
-    """How a record's birth date compares with the query's date or range; ``None`` if neither."""
+def birth_date_agreement(subject: Subject, born: date | None) -> BirthAgreement | None:
+    """How a record's birth date compares with the query's date or range; ``None`` when
+    either side has none."""
+    if born is None:
+        return None
     if subject.birth_range is not None:
         start, end = subject.birth_range
         return "in-range" if start <= born <= end else "out-of-range"

@@ -7,7 +7,9 @@ A node accepts ``KnownToForward`` from the hub only. For each it:
 (3) verifies the requester's original signed query on its own, and that the
     forward correlates with it: the node trusts the hub's routing, never its
     word about who asked;
-(4) matches the subject against the local children's index;
+(4) checks that the local children's index is fit to answer from
+    (``adapters.node.readiness``: not empty, not stale), else answers
+    ``internal-error``, never ``not-known``; then matches the subject in it;
 (5) answers a signed ``KnownToResponse`` redacted to the grant.
 """
 
@@ -18,19 +20,23 @@ import base64
 import binascii
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Final
 
 from aiohttp import web
 
-from adapters.config import NodeConfig
+from adapters.config import DEFAULT_INDEX_MAX_AGE_HOURS, NodeConfig
 from adapters.index.base import ChildIndex
+from adapters.index.model import Subject
+from adapters.matching.decision import MatchResult
 from adapters.matching.matcher import find
+from adapters.node.health import attach_health
+from adapters.node.readiness import check_index
 from adapters.node.response import response_body
 from adapters.node.subject_xml import subject_from_element
 from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals
-from adapters.witness.wiring import WITNESS_KEY, attach_witness
+from adapters.witness.wiring import attach_witness
 from hub.clock import Clock, SystemClock
 from hub.disclosure import KNOWNTO_NS, Grant
 from hub.endpoint import (
@@ -67,6 +73,9 @@ class KnownToResponder:
     hub forwards one query to each node once and the forward itself is
     replay-checked."""
     index: ChildIndex
+    clock: Clock = field(default_factory=SystemClock)
+    index_max_age: timedelta = timedelta(hours=DEFAULT_INDEX_MAX_AGE_HOURS)
+    """An index imported longer ago than this is not answered from."""
     answer_delay: float = 0.0
     """Failure injection: seconds to wait before answering."""
 
@@ -89,10 +98,14 @@ class KnownToResponder:
         if subject_element is None:  # pragma: no cover - the schema requires it
             raise SchemaInvalid("KnownToQuery has no Subject")
         subject = subject_from_element(subject_element)
-        result = await self.messenger.run(find, subject, index=self.index)  # (4)
+        result = await self.messenger.run(self._match, subject)  # (4)
         if self.answer_delay:
             await asyncio.sleep(self.answer_delay)
         return Reply(body=response_body(result, grant))  # (5)
+
+    def _match(self, subject: Subject) -> MatchResult:
+        check_index(self.index, max_age=self.index_max_age, now=self.clock.now())
+        return find(subject, index=self.index)
 
 
 def build_node_app(
@@ -100,7 +113,10 @@ def build_node_app(
 ) -> web.Application:
     """The node application for ``config``, answering from ``index``.
 
-    Raises ``InternalError`` when keys or certificates cannot be loaded.
+    The index is not checked here: ``irthub node run`` refuses to start on one
+    unfit to answer from, and the responder and ``/healthz`` check it again
+    at every use. Raises ``InternalError`` when keys or certificates cannot be
+    loaded.
     """
     clock = clock or SystemClock()
     config.data_dir.mkdir(parents=True, exist_ok=True)
@@ -115,11 +131,12 @@ def build_node_app(
         limits=XmlLimits(max_bytes=limits.max_message_bytes),
         replay=ReplayGuard(store=seen, clock=clock, policy=freshness),
     )
+    signer = Signer.from_files(config.signing.key, config.signing.cert)
     executor = ThreadPoolExecutor(max_workers=limits.verify_threads, thread_name_prefix="irt-node")
     messenger = Messenger(
         authority=config.authority,
         node_id=config.node_id,
-        signer=Signer.from_files(config.signing.key, config.signing.cert),
+        signer=signer,
         verifier=verifier,
         clock=clock,
         executor=executor,
@@ -129,6 +146,8 @@ def build_node_app(
         messenger=messenger,
         originals=replace(verifier, replay=None),
         index=index,
+        clock=clock,
+        index_max_age=config.index_max_age,
         answer_delay=config.answer_delay_seconds,
     )
 
@@ -151,8 +170,15 @@ def build_node_app(
         retryable=NODE_RETRYABLE,
     )
     app[ENDPOINT_KEY] = endpoint
+    attach_health(
+        app,
+        config=config,
+        index=index,
+        verifier=verifier,
+        signing_certificate=signer.certificate,
+        clock=clock,
+    )
     app.router.add_post("/v1/messages", endpoint.handle)
-    app.router.add_get("/healthz", _health)
     app.router.add_get("/metrics", metrics_endpoint)
     return app
 
@@ -162,13 +188,3 @@ def _decode(text: str | None) -> bytes:
         return base64.b64decode("".join((text or "").split()), validate=True)
     except binascii.Error as exc:
         raise SchemaInvalid("OriginalMessage is not valid base64") from exc
-
-
-async def _health(request: web.Request) -> web.Response:
-    authority = request.app[ENDPOINT_KEY].messenger.authority
-    witness = request.app.get(WITNESS_KEY)
-    if witness is not None and witness.alarm:
-        # An inconsistent hub checkpoint: the log may have forked or been rewritten.
-        body = {"status": "alarm", "authority": authority, "alarm": witness.alarm_reason}
-        return web.json_response(body, status=503)
-    return web.json_response({"status": "ok", "authority": authority})

@@ -101,7 +101,9 @@ def generate_involvements(
         domain = f"{tables.borough(parse_authority(authority)).slug}.example"
     involvements: list[Involvement] = []
     for child in children:
-        suitable, weights = _services_for(min(max(_age(child.birth_date, as_of), 0), 17))
+        # A child with no recorded birth date is offered every service.
+        age = 0 if child.birth_date is None else _age(child.birth_date, as_of)
+        suitable, weights = _services_for(min(max(age, 0), 17))
         for service in rng.choices(suitable, cum_weights=weights, k=_count(rng)):
             involvements.append(_involvement(rng, child, service, as_of, domain))
     return involvements
@@ -142,10 +144,11 @@ class _Maker:
                 family = f"{family}-{other}"
         postcode = random_postcode(rng, self._borough.districts)
         home = _Household(origin, family, postcode, self._address())
-        first = self.child(home, self._birth_date())
+        born = self._birth_date()
+        first = self.child(home, born)
         children = [first]
         if rng.random() < _TWIN_SHARE:
-            children.append(self.child(home, first.birth_date, avoid=first.given_names[0]))
+            children.append(self.child(home, born, avoid=first.given_names[0]))
         elif rng.random() < _SIBLING_SHARE:
             for _ in range(rng.randint(1, 2)):
                 children.append(self.child(home, self._birth_date()))
@@ -251,7 +254,7 @@ def _count(rng: random.Random) -> int:
 def _involvement(
     rng: random.Random, child: ChildRecord, service: tables.Service, as_of: date, domain: str
 ) -> Involvement:
-    earliest = max(child.birth_date, as_of - timedelta(days=3 * 365))
+    earliest = max(child.birth_date or as_of, as_of - timedelta(days=3 * 365))
     start = earliest + timedelta(days=rng.randrange(max(1, (as_of - earliest).days)))
     is_open = rng.random() < 0.45
     end = None if is_open else start + timedelta(days=rng.randrange(max(1, (as_of - start).days)))

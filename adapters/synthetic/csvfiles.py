@@ -1,4 +1,4 @@
-"""Writing records as the two CSV exports ``SqliteChildIndex.import_csv`` reads."""
+"""Writing records as the two CSV exports ``irthub node import`` reads (default format)."""
 
 from __future__ import annotations
 
@@ -47,9 +47,9 @@ def _child_row(child: ChildRecord) -> tuple[str, ...]:
     return (
         child.local_id,
         NAME_SEPARATOR.join(child.given_names),
-        child.family_name,
+        child.family_name or "",
         NAME_SEPARATOR.join(child.other_names),
-        child.birth_date.isoformat(),
+        _date(child.birth_date),
         child.sex,
         child.postcode or "",
         child.address or "",

@@ -88,9 +88,13 @@ def corrupted_queries(
 ) -> list[tuple[Subject, LocalId | None]]:
     """``n`` queries with the ``local_id`` each should find, or ``None`` for a stranger.
 
-    Raises ``SchemaInvalid`` when ``n`` is outside 0..``MAX_QUERIES`` or
-    ``children`` is empty while queries about indexed children are wanted.
+    Queries are written about the complete records of ``children`` only (a
+    given and family name and a birth date): a partial record cannot be
+    asked about by name and birth date. Raises ``SchemaInvalid`` when ``n``
+    is outside 0..``MAX_QUERIES`` or there is no complete record while
+    queries about indexed children are wanted.
     """
+    children = [c for c in children if _complete(c) is not None]
     if not 0 <= n <= MAX_QUERIES:
         raise SchemaInvalid(f"n must be between 0 and {MAX_QUERIES}")
     rng = random.Random(seed)  # noqa: S311 - test data, not secrets
@@ -111,14 +115,14 @@ def _strangers(
     children: Sequence[ChildRecord], count: int, seed: int, as_of: date
 ) -> list[ChildRecord]:
     """Children not in the index: no one there shares their name and birth date or identifiers."""
-    known = {(fold(c.given_names[0]), fold(c.family_name), c.birth_date) for c in children}
+    known = {_complete(c) for c in children}
     numbers = {c.nhs_number for c in children} | {c.upn for c in children}
     authority = ALL_AUTHORITIES[seed % len(ALL_AUTHORITIES)]
     pool = generate_children(authority, count * 2 + 10, seed, as_of=as_of)
     found = []
     for child in pool:
         clash = child.nhs_number in numbers or child.upn in numbers
-        if (fold(child.given_names[0]), fold(child.family_name), child.birth_date) in known:
+        if _complete(child) in known:
             clash = True
         if not clash:
             found.append(child)
@@ -127,12 +131,23 @@ def _strangers(
     return found
 
 
+def _complete(child: ChildRecord) -> tuple[str, str, date] | None:
+    """First given name and family name, folded, and birth date; ``None`` if one is missing."""
+    if not child.given_names or child.family_name is None or child.birth_date is None:
+        return None
+    return fold(child.given_names[0]), fold(child.family_name), child.birth_date
+
+
 def _query(rng: random.Random, child: ChildRecord, as_of: date) -> Subject:
+    complete = _complete(child)
+    if complete is None:  # pragma: no cover - corrupted_queries keeps complete records only
+        raise SchemaInvalid(f"record {child.local_id} is partial; no query can be written")
+    family, born = child.family_name or "", complete[2]
     draft = _Draft(
         given=list(child.given_names[: 5 if rng.random() < _SHARES["all-given"] else 1]),
-        family=child.family_name,
+        family=family,
         other=list(child.other_names) if rng.random() < _SHARES["other"] else [],
-        born=child.birth_date,
+        born=born,
         sex=child.sex if rng.random() < _SHARES["sex"] else None,
         postcode=child.postcode if rng.random() < _SHARES["postcode"] else None,
         address=child.address if rng.random() < _SHARES["address"] else None,
@@ -140,7 +155,7 @@ def _query(rng: random.Random, child: ChildRecord, as_of: date) -> Subject:
         upn=child.upn if rng.random() < _SHARES["upn"] else None,
     )
     if rng.random() < _SHARES["range"]:
-        draft.born, draft.birth_range = None, _range_around(rng, child.birth_date, as_of)
+        draft.born, draft.birth_range = None, _range_around(rng, born, as_of)
     wanted = rng.choices(*_CORRUPTION_COUNTS)[0]
     kinds = list(CORRUPTIONS)
     rng.shuffle(kinds)

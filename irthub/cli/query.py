@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import click
 
 from adapters.client.knownto import ChildQuery, KnownToAnswer, KnownToClient
 from adapters.config import NodeConfig, load_node_config
+from adapters.index.fields import parse_date
+from hub.clock import SystemClock
 from hub.envelope import Practitioner
 from hub.identifiers import AGENCY_TYPES, CONSENT_VALUES, PURPOSES, parse_authority
 from irthub.demo.report import answer_json, answer_table
@@ -35,7 +37,7 @@ def group() -> None:
 @click.option("--as", "as_authority", help="Check that the config is this authority's.")
 @click.option("--given", "given_names", multiple=True, help="Given name (repeatable).")
 @click.option("--family", "family_name", help="Family name.")
-@click.option("--dob", type=click.DateTime(formats=["%Y-%m-%d"]), help="Birth date, YYYY-MM-DD.")
+@click.option("--dob", help="Birth date, YYYY-MM-DD.")
 @click.option("--sex", type=click.Choice(["female", "male", "unknown", "not-specified"]))
 @click.option("--postcode", help="Postcode, e.g. 'SE15 4QN'.")
 @click.option("--nhs", "nhs_number", help="NHS number (10 digits).")
@@ -53,7 +55,7 @@ def group() -> None:
 @click.option("--all", "show_all", is_flag=True, help="List not-known authorities too.")
 def known_to(
     config_path: Path, as_authority: str | None, given_names: tuple[str, ...],
-    family_name: str | None, dob: datetime | None, sex: str | None, postcode: str | None,
+    family_name: str | None, dob: str | None, sex: str | None, postcode: str | None,
     nhs_number: str | None, upn: str | None, purpose: str, consent: str, practitioner: str,
     role: str, agency: str, level: str, targets: tuple[str, ...], scope: str | None,
     deadline: float, as_json: bool, show_all: bool,
@@ -63,23 +65,27 @@ def known_to(
     Prints one line per authority (known, not-known, ambiguous, refused,
     unavailable, timeout, error). Each authority's answer is verified
     against that authority's own signature, not just the hub's. Exits 1
-    with the SPEC code and reason if the hub refuses the query.
+    with the SPEC code and reason if the hub refuses the query, and before
+    anything is signed or sent if the child's details cannot be right (an
+    impossible or future birth date, an NHS number or UPN failing its check,
+    no child named).
     """
     if not targets and scope is None:
         raise click.UsageError("name targets with --to, or use --scope neighbours|london")
-    config = load_node_config(config_path)
-    if as_authority is not None and parse_authority(as_authority) != config.authority:
-        raise click.UsageError(f"{config_path} is the config of {config.authority}")
     child = ChildQuery(
         given_names=given_names,
         family_name=family_name,
-        birth_date=dob.date() if dob is not None else None,
+        birth_date=None if dob is None else parse_date(dob.strip(), "--dob"),
         sex=sex,
         postcode=postcode,
         nhs_number=nhs_number,
         upn=upn,
         level=level,
     )
+    child.check_birth_date(now=SystemClock().now())
+    config = load_node_config(config_path)
+    if as_authority is not None and parse_authority(as_authority) != config.authority:
+        raise click.UsageError(f"{config_path} is the config of {config.authority}")
     answer = asyncio.run(
         _ask(
             config,

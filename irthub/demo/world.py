@@ -22,9 +22,11 @@ from typing import Final
 from aiohttp import web
 
 from adapters.client.knownto import KnownToClient
-from adapters.config import load_node_config
+from adapters.config import DEFAULT_INDEX_MAX_AGE_HOURS, load_node_config
+from adapters.index.replace import ShrinkGuard, import_exports
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.node.app import build_node_app
+from adapters.node.readiness import check_index
 from adapters.synthetic.catalogues import write_demo_catalogue
 from adapters.synthetic.children import generate_children, generate_involvements
 from adapters.synthetic.csvfiles import write_csv
@@ -32,6 +34,7 @@ from hub.app.build import build_hub_app
 from hub.clock import SystemClock
 from hub.config import load_hub_config
 from hub.directory import default_directory
+from hub.errors import IrtError
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
 from hub.pki.issuing import init_pki
@@ -87,7 +90,7 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
         init_pki(layout, now=SystemClock().now() - timedelta(minutes=10))
     for number, code in enumerate(options.authorities, start=1):
         index = options.node_dir(code) / "index.sqlite"
-        if index.exists():
+        if _fit_to_answer(index):
             continue
         progress(f"building the children's index of {code} ({number}/{len(options.authorities)})")
         children = generate_children(code, options.children_per_authority, options.seed + number)
@@ -97,11 +100,8 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
         paths = write_csv(
             csv_dir, [*children, *planted_children], [*involvements, *planted_involvements]
         )
-        partial = index.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        with SqliteChildIndex(partial) as fresh:
-            fresh.import_csv(*paths)
-        partial.rename(index)
+        # The same synthetic children again: the shrink guard has nothing to guard.
+        import_exports(index, *paths, now=SystemClock().now(), guard=ShrinkGuard(unsafe_force=True))
     for code in options.authorities:
         catalogue = options.node_dir(code) / "services.xml"
         if not catalogue.exists():  # published by the node at start, dated then
@@ -111,6 +111,19 @@ def prepare(options: DemoOptions, *, progress: Callable[[str], None] = lambda _:
     if not _protocols_signed(signed, layout):
         progress("signing the 33 information sharing protocols, each with its authority's key")
         list(sign_folder(SHIPPED_PROTOCOLS, signed, pki=layout, directory=default_directory()))
+
+
+def _fit_to_answer(index: Path) -> bool:
+    """An index a node would start on: present, readable, not empty, imported lately."""
+    if not index.exists():
+        return False
+    try:
+        with SqliteChildIndex(index) as opened:
+            check_index(opened, max_age=timedelta(hours=DEFAULT_INDEX_MAX_AGE_HOURS),
+                        now=SystemClock().now())  # fmt: skip
+    except IrtError:
+        return False
+    return True
 
 
 def _protocols_signed(folder: Path, layout: PkiLayout) -> bool:

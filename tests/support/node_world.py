@@ -38,8 +38,13 @@ AMARA_RECORD: Final = child_record(
 """Southwark's record of her: the one child its index holds."""
 
 
-def southwark_node(pki: PkiLayout, workdir: Path) -> web.Application:
-    """Southwark's node application (not yet served), its state under ``workdir``."""
+def southwark_node(
+    pki: PkiLayout, workdir: Path, *, index: MemoryChildIndex | None = None
+) -> web.Application:
+    """Southwark's node application (not yet served), its state under ``workdir``.
+
+    Its index holds Amara's record unless another ``index`` is given.
+    """
     config = NodeConfig(
         authority=SOUTHWARK,
         node_id="southwark-irt",
@@ -51,7 +56,8 @@ def southwark_node(pki: PkiLayout, workdir: Path) -> web.Application:
         signing=signing_files(pki, SOUTHWARK),
         data_dir=workdir / "southwark",
     )
-    return build_node_app(config, index=MemoryChildIndex([AMARA_RECORD]))
+    chosen = index if index is not None else MemoryChildIndex([AMARA_RECORD])
+    return build_node_app(config, index=chosen)
 
 
 def known_to_query(signer: Signer, *, sender: AuthorityCode = LAMBETH) -> bytes:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -12,10 +12,14 @@ from adapters.index.csvimport import (
     CHILDREN_COLUMNS,
     INVOLVEMENT_COLUMNS,
     MAX_REPORTED_BAD_ROWS,
+    read_exports,
 )
 from adapters.index.fields import LocalId
+from adapters.index.replace import ShrinkGuard, import_exports
 from adapters.index.sqlite import SqliteChildIndex
 from hub.errors import SchemaInvalid
+
+NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 CHILDREN_HEADER = ",".join(CHILDREN_COLUMNS)
 INVOLVEMENTS_HEADER = ",".join(INVOLVEMENT_COLUMNS)
@@ -34,12 +38,11 @@ def _write(directory: Path, children: list[str], involvements: list[str]) -> tup
 
 
 def _import(tmp_path: Path, children: list[str], involvements: list[str]) -> SqliteChildIndex:
-    index = SqliteChildIndex(tmp_path / "index.sqlite")
-    index.import_csv(*_write(tmp_path, children, involvements))
-    return index
+    import_exports(tmp_path / "index.sqlite", *_write(tmp_path, children, involvements), now=NOW)
+    return SqliteChildIndex(tmp_path / "index.sqlite")
 
 
-def _names(index: SqliteChildIndex) -> set[str]:
+def _names(index: SqliteChildIndex) -> set[str | None]:
     """Family names of the records holding Amara's NHS number."""
     keys = BlockingKeys(nhs_numbers=frozenset({"9434765919"}))
     return {record.family_name for record in index.candidates(keys, limit=0)}
@@ -49,9 +52,9 @@ def test_happy_path(tmp_path: Path) -> None:
     children_csv, involvements_csv = _write(
         tmp_path, [CHILDREN_HEADER, AMARA, "", KOFI], [INVOLVEMENTS_HEADER, CAMHS, FAMILY]
     )
+    report = import_exports(tmp_path / "index.sqlite", children_csv, involvements_csv, now=NOW)
+    assert (report.children, report.involvements, report.warnings) == (2, 2, ())
     with SqliteChildIndex(tmp_path / "index.sqlite") as index:
-        counts = index.import_csv(children_csv, involvements_csv)
-        assert (counts.children, counts.involvements) == (2, 2)
         (camhs,) = index.involvements(LocalId("C1"))
         assert camhs.service == "CAMHS"
         assert camhs.lead_professional is True
@@ -64,11 +67,11 @@ def test_happy_path(tmp_path: Path) -> None:
 
 
 def _rejected(tmp_path: Path, children: list[str], involvements: list[str]) -> str:
-    with (
-        SqliteChildIndex(tmp_path / "index.sqlite") as index,
-        pytest.raises(SchemaInvalid, match="nothing was imported") as caught,
-    ):
-        index.import_csv(*_write(tmp_path, children, involvements))
+    with pytest.raises(SchemaInvalid, match="nothing was imported") as caught:
+        import_exports(
+            tmp_path / "index.sqlite", *_write(tmp_path, children, involvements), now=NOW
+        )
+    assert not (tmp_path / "index.sqlite").exists()
     return caught.value.reason
 
 
@@ -91,9 +94,25 @@ def _rejected(tmp_path: Path, children: list[str], involvements: list[str]) -> s
             "involvements.csv:2: agency 'school' is not one of social-care",
         ),
         (
-            [CHILDREN_HEADER.replace(",upn", ""), AMARA],
+            [CHILDREN_HEADER.replace(",birth_date", ""), AMARA],
             [INVOLVEMENTS_HEADER],
-            "children.csv:1: missing column upn; the header must be exactly local_id,",
+            "children.csv:1: no column 'birth_date' (for birth_date: name its column in a "
+            "mapping file (--mapping)); the header has 'local_id',",
+        ),
+        (
+            [CHILDREN_HEADER, AMARA.replace("2015-03-14", "2031-03-14")],
+            [INVOLVEMENTS_HEADER],
+            "children.csv:2: birth_date 2031-03-14 is in the future (today is 2026-12-01)",
+        ),
+        (
+            [CHILDREN_HEADER, AMARA.replace("Amara;Grace,Okafor", ",")],
+            [INVOLVEMENTS_HEADER],
+            "children.csv:2: the child has neither a given nor a family name; give at least one",
+        ),
+        (
+            [CHILDREN_HEADER, AMARA.replace("Amara;Grace", "Amara;")],
+            [INVOLVEMENTS_HEADER],
+            "children.csv:2: given_names is empty",
         ),
         (
             [CHILDREN_HEADER, AMARA, KOFI, AMARA],
@@ -157,22 +176,25 @@ def test_text_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
         tmp_path, [CHILDREN_HEADER, AMARA], [INVOLVEMENTS_HEADER]
     )
     children_csv.write_bytes(children_csv.read_bytes() + b"C9,Zo\xe9,Lee,,2015-01-01,F,,,,\n")
-    with (
-        SqliteChildIndex(tmp_path / "index.sqlite") as index,
-        pytest.raises(SchemaInvalid, match=r"children.csv:\d+: reading stopped: .*not UTF-8"),
+    with pytest.raises(
+        SchemaInvalid,
+        match=r"children.csv:\d+: reading stopped: the file is not UTF-8 text; give its "
+        r"encoding with --encoding \(e.g. windows-1252\)",
     ):
-        index.import_csv(children_csv, involvements_csv)
+        import_exports(tmp_path / "index.sqlite", children_csv, involvements_csv, now=NOW)
 
 
 def test_a_failed_import_changes_nothing(tmp_path: Path) -> None:
     index = _import(tmp_path, [CHILDREN_HEADER, AMARA, KOFI], [INVOLVEMENTS_HEADER, CAMHS])
     with pytest.raises(SchemaInvalid, match=r"involvements\.csv:3: local_id 'C7'"):
-        index.import_csv(
+        import_exports(
+            tmp_path / "index.sqlite",
             *_write(
                 tmp_path,
-                [CHILDREN_HEADER, AMARA.replace("Okafor", "Adeyemi")],
+                [CHILDREN_HEADER, AMARA.replace("Okafor", "Adeyemi"), KOFI],
                 [INVOLVEMENTS_HEADER, CAMHS, CAMHS.replace("C1,", "C7,")],
-            )
+            ),
+            now=NOW,
         )
     assert _names(index) == {"Okafor"}
     assert len(index.involvements(LocalId("C1"))) == 1
@@ -181,11 +203,53 @@ def test_a_failed_import_changes_nothing(tmp_path: Path) -> None:
 
 def test_an_import_replaces_the_whole_index(tmp_path: Path) -> None:
     index = _import(tmp_path, [CHILDREN_HEADER, AMARA, KOFI], [INVOLVEMENTS_HEADER, CAMHS])
-    index.import_csv(
+    import_exports(
+        tmp_path / "index.sqlite",
         *_write(
             tmp_path, [CHILDREN_HEADER, AMARA.replace("Okafor", "Adeyemi")], [INVOLVEMENTS_HEADER]
-        )
+        ),
+        now=NOW,
+        guard=ShrinkGuard(unsafe_force=True),  # one child of two left: forced
     )
     assert _names(index) == {"Adeyemi"}
     assert index.involvements(LocalId("C1")) == []
     index.close()
+
+
+def test_columns_in_another_order_and_extra_columns_are_read(tmp_path: Path) -> None:
+    columns = [*reversed(CHILDREN_COLUMNS), "case_worker"]
+    row = [*reversed(AMARA.split(",")), "Ann Lee"]
+    children_csv, involvements_csv = _write(
+        tmp_path, [",".join(columns), ",".join(row)], [INVOLVEMENTS_HEADER]
+    )
+    exports = read_exports(children_csv, involvements_csv)
+    (amara,) = exports.children
+    assert (amara.given_names, amara.nhs_number) == (("Amara", "Grace"), "9434765919")
+    assert [str(w) for w in exports.warnings] == [
+        f"{children_csv}:1: warning: columns not imported: 'case_worker'"
+    ]
+
+
+def test_partial_records_are_imported_with_a_warning_each(tmp_path: Path) -> None:
+    unborn = "C3,Baby of Jane Smith,Smith,,2027-02-01,U,SE15 4QS,,,"
+    undated = "C4,Ife,Bello,,,F,,,,"
+    foundling = "C5,Moses,Unknown,,2026-06-01,M,,,,"
+    children_csv, involvements_csv = _write(
+        tmp_path, [CHILDREN_HEADER, AMARA, unborn, undated, foundling], [INVOLVEMENTS_HEADER]
+    )
+    exports = read_exports(children_csv, involvements_csv, today=NOW.date())
+    _, baby, ife, moses = exports.children
+    assert (baby.given_names, baby.family_name, baby.birth_date) == ((), "Smith", None)
+    assert (ife.given_names, ife.birth_date) == (("Ife",), None)
+    assert (moses.family_name, moses.birth_date) == (None, date(2026, 6, 1))
+    assert dict(exports.partial) == {"no-given-name": 1, "no-birth-date": 2, "no-family-name": 1}
+    lines = [str(w) for w in exports.warnings]
+    assert [line.split(": warning: ")[0] for line in lines] == [
+        f"{children_csv}:3",
+        f"{children_csv}:4",
+        f"{children_csv}:5",
+    ]
+    assert "given_names 'Baby of Jane Smith' stands for a child not yet named" in lines[0]
+    assert "birth_date 2027-02-01 is in the future, an expected date: dropped" in lines[0]
+    assert "no birth date: found by NHS number or UPN, or by name only where" in lines[1]
+    assert "family_name 'Unknown' read as not recorded" in lines[2]

@@ -6,11 +6,13 @@ from datetime import date
 
 import pytest
 
+from adapters.index.fields import DateFormat
 from adapters.index.model import (
     MAX_BIRTH_RANGE_DAYS,
     Subject,
     child_from_fields,
     involvement_from_fields,
+    read_child,
 )
 from hub.errors import SchemaInvalid
 from hub.identifiers import nhs_check_digit, upn_check_letter
@@ -67,8 +69,8 @@ def test_child_fields_are_normalised() -> None:
     ("field", "value", "message"),
     [
         ("local_id", "C 1", "local_id 'C 1' must be"),
-        ("given_names", "", "given_names is empty"),
         ("given_names", "Ann;", "given_names is empty"),
+        ("given_names", "Baby1", "given_names 'Baby1' contains '1'"),
         ("family_name", "Sm1th", "family_name 'Sm1th' contains '1'"),
         ("birth_date", "04/03/2015", "birth_date '04/03/2015' is not a date of the form"),
         ("birth_date", "2015-02-30", "birth_date '2015-02-30' is not a calendar date"),
@@ -82,6 +84,105 @@ def test_child_fields_are_normalised() -> None:
 def test_bad_child_field_is_named(field: str, value: str, message: str) -> None:
     with pytest.raises(SchemaInvalid, match=message):
         child_from_fields({**CHILD, field: value})
+
+
+@pytest.mark.parametrize(
+    ("changes", "given", "family", "born", "partial", "warning"),
+    [
+        ({"birth_date": ""}, ("Mary Jane", "Ann"), "O'Brien-Smith", None,
+         {"no-birth-date"}, "no birth date: found by NHS number or UPN, or by name only"),
+        ({"given_names": ""}, (), "O'Brien-Smith", date(2015, 3, 4),
+         {"no-given-name"}, "no given name: matched on the family name and other traits"),
+        ({"given_names": "Baby of Jane O'Brien", "birth_date": "2027-01-05"}, (),
+         "O'Brien-Smith", None, {"no-given-name", "no-birth-date"},
+         "given_names \"Baby of Jane O'Brien\" stands for a child not yet named"),
+        ({"given_names": "UNBORN", "birth_date": ""}, (), "O'Brien-Smith", None,
+         {"no-given-name", "no-birth-date"}, "stands for a child not yet named"),
+        ({"given_names": "baby girl"}, (), "O'Brien-Smith", date(2015, 3, 4),
+         {"no-given-name"}, "given_names 'baby girl' stands for a child not yet named"),
+        ({"family_name": "Not known"}, ("Mary Jane", "Ann"), None, date(2015, 3, 4),
+         {"no-family-name"}, "family_name 'Not known' read as not recorded"),
+        ({"family_name": " "}, ("Mary Jane", "Ann"), None, date(2015, 3, 4),
+         {"no-family-name"}, "no family name: matched on the given names and other traits"),
+    ],
+    ids=["undated", "no-given", "unborn", "unborn-no-date", "baby-girl", "foundling", "one-name"],
+)  # fmt: skip
+def test_partial_records_are_read_with_a_warning(
+    changes: dict[str, str],
+    given: tuple[str, ...],
+    family: str | None,
+    born: date | None,
+    partial: set[str],
+    warning: str,
+) -> None:
+    read = read_child({**CHILD, **changes}, today=date(2026, 12, 1))
+    assert (read.record.given_names, read.record.family_name) == (given, family)
+    assert read.record.birth_date == born
+    assert read.partial == partial
+    assert any(warning in line for line in read.warnings), read.warnings
+
+
+def test_a_complete_record_has_no_warning() -> None:
+    read = read_child(CHILD, today=date(2026, 12, 1))
+    assert (read.partial, read.warnings) == (frozenset(), ())
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"given_names": "", "family_name": ""}, "the child has neither a given nor a family name"),
+        ({"given_names": "Unknown", "family_name": "NK"}, "neither a given nor a family name"),
+        ({"birth_date": "2026-12-02"},
+         r"birth_date 2026-12-02 is in the future \(today is 2026-12-01\)"),
+        ({"birth_date": "unknown"}, "birth_date 'unknown' is not a date of the form YYYY-MM-DD"),
+    ],
+)  # fmt: skip
+def test_malformed_is_still_refused(changes: dict[str, str], message: str) -> None:
+    with pytest.raises(SchemaInvalid, match=message):
+        read_child({**CHILD, **changes}, today=date(2026, 12, 1))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "expected"),
+    [
+        ("DD/MM/YYYY", "14/03/2015", date(2015, 3, 14)),
+        ("DD/MM/YYYY", "4/3/2015", date(2015, 3, 4)),
+        ("MM-DD-YYYY", "03-14-2015", date(2015, 3, 14)),
+        ("YYYY.MM.DD", " 2015.03.14 ", date(2015, 3, 14)),
+        ("YYYY-MM-DD", "2015-03-14", date(2015, 3, 14)),
+    ],
+)
+def test_date_formats_read_their_dates(pattern: str, text: str, expected: date) -> None:
+    assert DateFormat(pattern).parse(text, "birth_date") == expected
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "message"),
+    [
+        ("DD/MM/YYYY", "2015-03-14", "birth_date '2015-03-14' is not a date of the form DD/"),
+        ("DD/MM/YYYY", "30/02/2015", "birth_date '30/02/2015' is not a calendar date"),
+        ("DD/MM/YYYY", "14/03/2015 00:00", "is not a date of the form DD/MM/YYYY"),
+    ],
+)  # fmt: skip
+def test_date_formats_refuse_other_dates(pattern: str, text: str, message: str) -> None:
+    with pytest.raises(SchemaInvalid, match=message):
+        DateFormat(pattern).parse(text, "birth_date")
+
+
+@pytest.mark.parametrize(
+    "pattern", ["DD/MM/YY", "DD/MM", "YYYY-MM-DD-DD", "DD:MM:YYYY", "%d/%m/%Y"]
+)
+def test_a_date_format_must_be_unambiguous(pattern: str) -> None:
+    with pytest.raises(SchemaInvalid, match=r"must hold YYYY, MM and DD once each.*DD/MM/YYYY"):
+        DateFormat(pattern)
+
+
+def test_involvement_dates_follow_the_format() -> None:
+    involvement = involvement_from_fields(
+        {**INVOLVEMENT, "start_date": "01/01/2024", "end_date": "30/06/2024"},
+        dates=DateFormat("DD/MM/YYYY"),
+    )
+    assert (involvement.start_date, involvement.end_date) == (date(2024, 1, 1), date(2024, 6, 30))
 
 
 def test_involvement_fields_are_parsed() -> None:

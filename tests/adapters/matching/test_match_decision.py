@@ -7,7 +7,7 @@ from datetime import date
 
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
-from adapters.index.model import Involvement, Subject
+from adapters.index.model import ChildRecord, Involvement, Subject
 from adapters.matching.decision import MATCH_THRESHOLD, REVIEW_THRESHOLD, TRAITS
 from adapters.matching.matcher import find, rank
 from hub.identifiers import upn_check_letter
@@ -138,3 +138,55 @@ def test_nobody_alike_is_not_known() -> None:
     )
     result = find(subject, index=INDEX)
     assert (result.status, result.record, result.deciding_traits) == ("not-known", None, ())
+
+
+# Partial records: names alone never make one `known`.
+UNDATED = replace(JAYDEN, local_id=LocalId("U1"), birth_date=None, nhs_number=None)
+UNNAMED = replace(JAYDEN, local_id=LocalId("U2"), given_names=(), nhs_number=None)
+ONE_NAME = replace(JAYDEN, local_id=LocalId("U3"), family_name=None, nhs_number=None)
+JAYDEN_ASKED = {
+    "given_names": ["Jayden"],
+    "family_name": "Campbell",
+    "birth_date": date(2016, 5, 2),
+}
+
+
+def _ask(record: ChildRecord, **changes: object) -> tuple[str, tuple[str, ...], float]:
+    subject = Subject.create(**{**JAYDEN_ASKED, **changes})  # type: ignore[arg-type]
+    result = find(subject, index=MemoryChildIndex([record, STRANGER]))
+    best = rank(subject, index=MemoryChildIndex([record, STRANGER]))[0]
+    assert best.record == record
+    return result.status, result.deciding_traits, best.score.total
+
+
+def test_an_undated_record_is_never_known_on_names_alone() -> None:
+    status, traits, score = _ask(UNDATED)
+    assert score >= MATCH_THRESHOLD  # the names are rare enough on their own…
+    assert status == "ambiguous"  # …yet the answer waits for more
+    assert traits == ("Sex", "Postcode", "Address")
+
+
+def test_an_undated_record_is_known_on_names_and_where_the_child_lives() -> None:
+    assert _ask(UNDATED, postcode="SW9 8AB")[0] == "known"
+    assert _ask(UNDATED, address="4 Acre Lane")[0] == "known"
+    assert _ask(UNDATED, postcode="SW9 8AD")[0] == "ambiguous"  # the sector is not enough
+
+
+def test_an_undated_record_is_known_by_its_identifier() -> None:
+    record = replace(UNDATED, nhs_number="9434765919")
+    subject = Subject.create(nhs_number="9434765919")
+    result = find(subject, index=MemoryChildIndex([record, STRANGER]))
+    assert (result.status, result.record, result.decided_by) == ("known", record, "NHSNumber")
+
+
+def test_a_record_missing_a_name_is_never_known_on_a_name_and_birth_date() -> None:
+    for record in (UNNAMED, ONE_NAME):
+        assert _ask(record)[0] == "ambiguous"
+        assert _ask(record, postcode="SW9 8AB")[0] == "known"
+
+
+def test_a_partial_record_with_a_different_given_name_is_not_known() -> None:
+    subject = Subject.create(**{**JAYDEN_ASKED, "given_names": ["Olumide"]})  # type: ignore[arg-type]
+    assert find(subject, index=MemoryChildIndex([UNDATED, ONE_NAME])).status == "not-known"
+    # A child not yet named may since have been named Olumide: worth a closer look.
+    assert find(subject, index=MemoryChildIndex([UNNAMED])).status == "ambiguous"

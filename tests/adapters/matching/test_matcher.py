@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +10,7 @@ import pytest
 
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord, Subject
+from adapters.index.replace import import_exports
 from adapters.index.sqlite import SqliteChildIndex
 from adapters.matching.matcher import find
 from adapters.synthetic import corrupted_queries, generate_children, generate_involvements
@@ -85,9 +86,9 @@ def generated(
 ) -> tuple[SqliteChildIndex, list[ChildRecord]]:
     children = generate_children("E09000022", 5000, seed=11)
     directory: Path = tmp_path_factory.mktemp("smoke")
-    index = SqliteChildIndex(directory / "index.sqlite")
-    index.import_csv(*write_csv(directory, children, generate_involvements(children, seed=11)))
-    return index, children
+    paths = write_csv(directory, children, generate_involvements(children, seed=11))
+    import_exports(directory / "index.sqlite", *paths, now=datetime(2026, 12, 1, tzinfo=UTC))
+    return SqliteChildIndex(directory / "index.sqlite"), children
 
 
 def test_precision_and_recall_on_generated_queries(

@@ -13,12 +13,14 @@ from __future__ import annotations
 import base64
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
 from lxml import etree
 
+from adapters.index.memory import MemoryChildIndex
 from hub.clock import SystemClock
 from hub.disclosure import KNOWNTO_NS, decision_element
 from hub.envelope import Header, Party, Recipient, build_envelope, read_header
@@ -32,7 +34,7 @@ from hub.transport.tls import server_context
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 from hub.xmlparse import parse_untrusted
 from tests.support.loopback import message_url, serve_tls
-from tests.support.node_world import error_of, known_to_query, southwark_node
+from tests.support.node_world import AMARA_RECORD, error_of, known_to_query, southwark_node
 from tests.support.parties import LAMBETH, SOUTHWARK, TlsSessions, party_signer, tls_files
 from tests.support.pki_builders import look_alike_party
 
@@ -234,3 +236,30 @@ async def test_replayed_forward_is_a_duplicate(node: Node) -> None:
         f"KnownToForward {message_id} was already received and answered; "
         "ask again with a new MessageID",
     )
+
+
+@pytest.mark.parametrize(
+    ("index", "reason"),
+    [
+        (MemoryChildIndex([]), "the children's index is empty"),
+        (
+            MemoryChildIndex([AMARA_RECORD], refreshed_at=datetime.now(UTC) - timedelta(days=3)),
+            "the children's index was imported 3.0 days ago",
+        ),
+    ],
+    ids=["empty", "stale"],
+)
+async def test_a_node_unfit_to_answer_says_internal_error_never_not_known(
+    node: Node, dev_pki: PkiLayout, tmp_path: Path, index: MemoryChildIndex, reason: str
+) -> None:
+    app = southwark_node(dev_pki, tmp_path, index=index)
+    runner, port = await serve_tls(app, server_context(tls_files(dev_pki, SOUTHWARK)))
+    unfit = Node(dev_pki, message_url(port), node.sessions)
+    try:
+        status, body = await unfit.post(unfit.forward(unfit.query()))
+    finally:
+        await runner.cleanup()
+    assert status == 500
+    code, text = unfit.error(body)
+    assert code == "internal-error"
+    assert text.startswith(reason)
