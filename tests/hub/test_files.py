@@ -131,11 +131,10 @@ def test_a_missing_folder_is_an_os_error_and_nothing_is_made(tmp_path: Path) -> 
     assert list(tmp_path.iterdir()) == []
 
 
-# Renames that are not a byte write: SQLite writes these files itself, and the
-# code renames them once SQLite has closed them — the demo builds each index
-# under a temporary name, and a node import swaps the new index in and keeps
-# the previous one for rollback.
-_OTHER_RENAMES = {"irthub/demo/world.py", "adapters/index/replace.py"}
+# Renames that are not a byte write: SQLite writes these files itself, and a
+# node import renames them once SQLite has closed them, swapping the new index
+# in and keeping the previous one for rollback.
+_OTHER_RENAMES = {"adapters/index/replace.py"}
 
 
 def test_no_other_module_writes_to_a_temporary_name_and_renames_it() -> None:
