@@ -45,7 +45,9 @@ class ChildQuery:
     all; has neither an NHS number or UPN nor a given name, family name and
     birth date; has a given name without a family name or the reverse; an
     NHS number or UPN fails its check character; a name, postcode or sex is
-    malformed; or the level is not one of SPEC §7. A birth date in the
+    malformed; the address has more than four lines, a line or town over 200
+    characters, or a town without a line (``c:Address``); or the level is not
+    one of SPEC §7. A birth date in the
     future is refused by ``check_birth_date``, which needs
     today's date (``KnownToClient.ask`` runs it before signing).
     """
@@ -58,6 +60,9 @@ class ChildQuery:
     nhs_number: str | None = None
     upn: str | None = None
     level: str = "agencies"
+    address_lines: tuple[str, ...] = ()
+    """House, street, locality: sent as ``c:Address`` lines, matched as one address."""
+    town: str | None = None
 
     def __post_init__(self) -> None:
         given = tuple(name for name in self.given_names if name.strip())
@@ -70,11 +75,13 @@ class ChildQuery:
         if bool(given) != bool(_present(self.family_name)):
             # c:Name is whole or absent: an identified child may leave it out.
             raise SchemaInvalid("give both a given name and a family name, or neither")
+        lines, town = _address(self.address_lines, self.town)
         subject = Subject.create(
             given_names=given,
             family_name=_present(self.family_name),
             birth_date=self.birth_date,
             postcode=_present(self.postcode),
+            address=", ".join((*lines, *([town] if town else []))) or None,
             nhs_number=_present(self.nhs_number),
             upn=_present(self.upn),
         )
@@ -89,6 +96,8 @@ class ChildQuery:
             ("nhs_number", subject.nhs_number),
             ("upn", subject.upn),
             ("sex", sex),
+            ("address_lines", lines),
+            ("town", town),
         ):
             object.__setattr__(self, name, value)
 
@@ -117,8 +126,35 @@ class ChildQuery:
         for name, value in (("Sex", self.sex), ("Postcode", self.postcode)):
             if value:
                 etree.SubElement(subject, _C + name).text = value
+        if self.address_lines:
+            address = etree.SubElement(subject, _C + "Address")
+            for line in self.address_lines:
+                etree.SubElement(address, _C + "Line").text = line
+            if self.town:
+                etree.SubElement(address, _C + "Town").text = self.town
+            if self.postcode:
+                etree.SubElement(address, _C + "Postcode").text = self.postcode
         etree.SubElement(query, _K + "RequestedLevel").text = self.level
         return query
+
+
+_MAX_ADDRESS_LINES: Final = 4
+_MAX_SHORT_TEXT: Final = 200
+
+
+def _address(lines: Sequence[str], town: str | None) -> tuple[tuple[str, ...], str | None]:
+    """Address lines and town as ``c:Address`` takes them (``xs:token``: spaces collapsed,
+    blank lines dropped). Raises ``SchemaInvalid`` for what the schema would refuse."""
+    kept = tuple(" ".join(line.split()) for line in lines if line.strip())
+    town = " ".join(town.split()) if town and town.strip() else None
+    if len(kept) > _MAX_ADDRESS_LINES:
+        raise SchemaInvalid(f"an address has at most {_MAX_ADDRESS_LINES} lines, not {len(kept)}")
+    for text in (*kept, *([town] if town else [])):
+        if len(text) > _MAX_SHORT_TEXT:
+            raise SchemaInvalid(f"address line or town {text[:20]!r}… is over 200 characters")
+    if town and not kept:
+        raise SchemaInvalid("give an address line with the town")
+    return kept, town
 
 
 def _present(value: str | None) -> str | None:

@@ -20,7 +20,9 @@ to cover the errors matching forgives:
   a name looks in these too: such a record meets no year, month-day or date
   block, and would otherwise be found only by identifier or postcode.
 
-Name codes are the metaphone code of each folded part (``M…``), which keeps
+Name codes are the metaphone code of each folded part (``M…``), and of a
+name of several parts written as one (``Ja Cob`` is also coded as
+``JACOB``, so a stray space or a joined name still meets a block), which keeps
 blocks small and survives most spelling variants; a typo that changes it is
 caught by the other name's blocks. A record and a query are candidates for
 each other when their ``block_ids`` intersect.
@@ -150,7 +152,8 @@ def name_codes(names: Iterable[str]) -> frozenset[str]:
     """
     codes: list[str] = []
     for name in names:
-        for part in name_parts(name):
+        parts = name_parts(name)
+        for part in parts if len(parts) == 1 else (*parts, "".join(parts)):
             phonetic = metaphone(part)
             codes.append("M" + phonetic if phonetic else "S" + soundex(part))
     return frozenset(list(dict.fromkeys(codes))[:MAX_NAME_CODES])

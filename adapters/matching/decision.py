@@ -2,10 +2,15 @@
 
 Steps:
 
-1. An identifier both sides hold and agree on decides: one record with the
-   query's NHS number is ``known``; several (a duplicated record) are
-   ``ambiguous``. A UPN decides the same way, unless that record's NHS number
-   contradicts the query's.
+1. An identifier both sides hold and agree on outranks the scorer: one
+   record with the query's NHS number is ``known``; several (a duplicated
+   record) are ``ambiguous``. A UPN decides the same way, unless that
+   record's NHS number contradicts the query's. But an identifier is never
+   ``known`` on its own against contradicting traits: when the record's
+   names and birth date, taken together, say another child (their points sum
+   below zero, ``conflicting``), the answer is ``ambiguous`` and names the
+   identifier and the traits that contradict it, since either the query
+   carries a mistyped number or the record a wrong one.
 2. Otherwise candidates scoring at least ``REVIEW_THRESHOLD`` are plausible.
    None: ``not-known``. The best one is ``known`` when it reaches
    ``MATCH_THRESHOLD``, no other plausible candidate comes within
@@ -41,6 +46,7 @@ __all__ = [
     "MatchResult",
     "MatchStatus",
     "ScoredCandidate",
+    "conflicting",
     "corroborated",
     "decide",
     "is_partial",
@@ -107,6 +113,12 @@ def decide(subject: Subject, ranked: Sequence[ScoredCandidate]) -> MatchResult:
     # (1) identifiers decide
     for trait in ("NHSNumber", "UPN"):
         agreeing = _distinct([c for c in ranked if _identified_by(c, trait)])
+        if len(agreeing) == 1 and (conflict := conflicting(agreeing[0])):
+            return MatchResult(
+                "ambiguous",
+                deciding_traits=(trait, *conflict),
+                decided_by=f"{trait} conflicts with {', '.join(conflict)}",
+            )
         if len(agreeing) == 1:
             return MatchResult("known", record=agreeing[0].record, decided_by=trait)
         if agreeing:
@@ -144,9 +156,27 @@ def corroborated(candidate: ScoredCandidate) -> bool:
     if not is_partial(candidate.record):
         return True
     return any(
-        (e.trait == "Postcode" and e.outcome == "full") or e.trait == "Address"
+        (e.trait == "Postcode" and e.outcome == "full")
+        or (e.trait == "Address" and e.outcome == "same")
         for e in candidate.score.evidence
     )
+
+
+def conflicting(candidate: ScoredCandidate) -> tuple[str, ...]:
+    """The traits that contradict an agreeing identifier, most decisive first; empty
+    when there is no conflict.
+
+    A conflict is the name and birth date evidence (everything but the
+    identifiers) summing below zero: an NHS number held by a child of
+    another name and birth date. A single slip (a wrong birth date with the
+    names right, a changed surname with the date right) sums above zero and
+    is no conflict.
+    """
+    evidence = [e for e in candidate.score.evidence if e.trait not in ("NHSNumber", "UPN")]
+    if sum(e.points for e in evidence) >= 0:
+        return ()
+    against = {e.trait for e in evidence if e.points < 0}
+    return tuple(t for t in TRAITS if t in against)
 
 
 def _identified_by(candidate: ScoredCandidate, trait: str) -> bool:

@@ -11,16 +11,27 @@ Two parts agree by degrees (``part_similarity``):
    a short name hard (``Ubah``/``Ueah`` 0.85), so raised to at least
    ``TYPO_SIMILARITY`` for one substitution, insertion, deletion or
    transposition (optimal string alignment distance 1) in parts of four or
-   more letters, and to at least ``PHONETIC_SIMILARITY`` when the metaphone
-   codes are equal and the spellings are not wholly unlike
-   (``Katherine``/``Catherine``; ``Rafi``/``Aarav`` share a code by accident).
+   more letters, to at least ``TWO_TYPO_SIMILARITY`` for two such slips
+   after an agreeing first two letters (``Kyle``/``Kylwc``; ``Kate``/``Kyle``
+   are two names, not two slips), and to at least ``PHONETIC_SIMILARITY``
+   when the metaphone codes are equal and the spellings are not wholly
+   unlike (``Katherine``/``Catherine``; ``Rafi``/``Aarav`` share a code by
+   accident).
 
 A family name agrees with the best agreement of any of its parts with any
 part of the other side's family or other names, so ``Smith-Jones`` meets
 ``Jones`` and a former surname held as an other name still counts; a match on
 one part of a longer name scores ``PART_SIMILARITY``. Given names agree with
-their best pair of parts. Forename and surname swapped are compared too;
-the swap is reported so scoring can charge for it.
+their best pair of parts. Each side's given names and family name are also
+compared with their spaces removed, so a name split or joined by a stray
+space (``Ja Cob``/``Jacob``, ``J Ollo``/``Jollo``) still agrees.
+
+Forename and surname swapped are compared too, and the swapped reading is
+taken only when it makes both names agree at least in part (each above
+``SWAP_MIN_SIMILARITY``) and better than the straight reading in sum: so an
+exact forename with a replaced surname is never reread as a poor swap
+(``Joshua Dolan`` against ``Joshua Cupo``). The swap is reported so scoring
+can charge for it.
 """
 
 from __future__ import annotations
@@ -40,6 +51,8 @@ __all__ = [
     "NICKNAME_SIMILARITY",
     "PART_SIMILARITY",
     "PHONETIC_SIMILARITY",
+    "SWAP_MIN_SIMILARITY",
+    "TWO_TYPO_SIMILARITY",
     "TYPO_SIMILARITY",
     "NameAgreement",
     "Names",
@@ -56,6 +69,13 @@ PHONETIC_SIMILARITY: Final = 0.92
 TYPO_SIMILARITY: Final = 0.93
 """One slip of the keyboard in a name of four or more letters."""
 _TYPO_MIN_LENGTH: Final = 4
+TWO_TYPO_SIMILARITY: Final = 0.88
+"""Two slips in a name whose first two letters agree: likely the same name,
+less so than one slip. Jaro–Winkler alone puts ``Kyle``/``Kylwc`` at 0.85."""
+_TWO_TYPO_PREFIX: Final = 2
+_TWO_SLIPS: Final = 2
+SWAP_MIN_SIMILARITY: Final = 0.75
+"""Below this a swapped pairing explains nothing: it is two disagreements."""
 _PHONETIC_MIN_SPELLING: Final = 0.7
 """Below this Jaro–Winkler similarity an equal metaphone code is a coincidence."""
 PART_SIMILARITY: Final = 0.95
@@ -72,6 +92,8 @@ class Names:
     family: tuple[str, ...]
     family_whole: str
     other: tuple[str, ...]
+    given_whole: str = ""
+    """The first given name with its spaces removed (``Ja Cob`` gives ``JACOB``)."""
 
     @classmethod
     def of(cls, given: Sequence[str], family: str | None, other: Sequence[str]) -> Names:
@@ -81,6 +103,7 @@ class Names:
             family=() if family is None else name_parts(family),
             family_whole="" if family is None else fold(family).replace(" ", ""),
             other=tuple(part for name in other for part in name_parts(name)),
+            given_whole="".join(name_parts(given[0])) if given else "",
         )
 
 
@@ -104,13 +127,14 @@ class NameAgreement:
 
 def compare_names(query: Names, record: Names) -> NameAgreement:
     """The agreement of a query's names with a record's, straight or swapped."""
-    given, given_part = _best(query.given, record.given, given=True)
+    given, given_part = _given(query, record)
     family, family_parts = _family(query, record)
     swapped_given, swapped_part = _best(query.given, record.family, given=False)
     swapped_family, swapped_parts = _best(query.family, record.given, given=True)
     if (
         swapped_given is not None
         and swapped_family is not None
+        and min(swapped_given, swapped_family) > SWAP_MIN_SIMILARITY
         and swapped_given + swapped_family > (given or 0.0) + (family or 0.0)
     ):
         return NameAgreement(
@@ -135,11 +159,28 @@ def part_similarity(first: str, second: str, *, given: bool) -> float:
         and OSA.distance(first, second) == 1
     ):
         similarity = TYPO_SIMILARITY
+    if (
+        similarity < TWO_TYPO_SIMILARITY
+        and min(len(first), len(second)) >= _TYPO_MIN_LENGTH
+        and first[:_TWO_TYPO_PREFIX] == second[:_TWO_TYPO_PREFIX]
+        and OSA.distance(first, second) == _TWO_SLIPS
+    ):
+        similarity = TWO_TYPO_SIMILARITY
     if _PHONETIC_MIN_SPELLING <= similarity < PHONETIC_SIMILARITY and metaphone(first) == metaphone(
         second
     ):
         similarity = PHONETIC_SIMILARITY
     return similarity
+
+
+def _given(query: Names, record: Names) -> tuple[float | None, str]:
+    best, part = _best(query.given, record.given, given=True)
+    if best is not None and best < 1.0 and query.given_whole and record.given_whole:
+        # a stray space: compare the first given names whole
+        joined = part_similarity(query.given_whole, record.given_whole, given=True)
+        if joined > best:
+            return joined, record.given_whole
+    return best, part
 
 
 def _family(query: Names, record: Names) -> tuple[float | None, tuple[str, ...]]:
@@ -150,6 +191,11 @@ def _family(query: Names, record: Names) -> tuple[float | None, tuple[str, ...]]
     best, part = _best(query.family + query.other, record.family + record.other, given=False)
     if best is None:
         return None, ()
+    if record.family_whole and (len(query.family) > 1 or len(record.family) > 1):
+        # a stray space or hyphen: compare the family names whole, typos forgiven
+        joined = part_similarity(query.family_whole, record.family_whole, given=False)
+        if joined > best:
+            return joined, record.family
     # Part of a longer name, or an other name, agreeing exactly is strong but not whole.
     return min(best, PART_SIMILARITY), (part,)
 

@@ -11,7 +11,8 @@ Steps, in order:
    Fellegi–Sunter weight (log odds of "same child" against "another child"):
    given name and family name (``adapters.matching.names``, graded by
    similarity), birth date (exact, one-digit typo, day/month swap, a year
-   out, within a range), sex, postcode (full, sector, district) and address.
+   out, within a range), sex, postcode (full, sector, district) and address
+   (same, same street, different: ``adapters.matching.address``).
    A trait missing on either side adds nothing: a partial record (no birth
    date, a single name) scores on what it has, and ``decision`` keeps it from
    being ``known`` on its names alone.
@@ -28,11 +29,10 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
-from rapidfuzz import fuzz
-
 from adapters.index.frequency import NameFrequencies, agreement_bits
 from adapters.index.model import ChildRecord, Subject
-from adapters.index.normalise import fold, postcode_district, postcode_sector
+from adapters.index.normalise import postcode_district, postcode_sector
+from adapters.matching.address import AddressAgreement, compare_addresses
 from adapters.matching.names import Names, compare_names
 
 __all__ = [
@@ -71,9 +71,12 @@ _GIVEN_DISAGREE: Final = -8.0
 """Stronger than independence would give (about -3): a twin shares family name,
 birth date, sex and address, and a query about a twin who is not in the index
 must never be answered with the other twin's record."""
-_FAMILY_DISAGREE: Final = -4.0
+_FAMILY_DISAGREE: Final = -2.0
 """A surname disagreement is less damning than a forename one: children
-change surname on adoption, marriage of a parent, or choice."""
+change surname on adoption, marriage of a parent, or choice, and a record
+keeps either name (about one pair in sixteen, 4 bits). At -2 an exact
+forename shared by one child in a hundred and an exact birth date with a
+replaced surname stays plausible (``ambiguous``), as real records need."""
 
 _SWAP_POINTS: Final = -0.5
 """Forename and surname swapped is a common clerical error, but not free."""
@@ -107,8 +110,15 @@ _SEX_POINTS: Final = (0.5, -3.0)
 _POSTCODE_POINTS: Final = {"full": 4.0, "sector": 2.0, "district": 1.0, "different": -1.5}
 """A different postcode costs little: families move, often across boroughs,
 but most children asked about still live where the index last saw them."""
-_ADDRESS_POINTS: Final = 1.5
-_ADDRESS_SIMILAR: Final = 90.0
+_ADDRESS_POINTS: Final[dict[AddressAgreement, float]] = {
+    "same": 3.0,
+    "street": 0.0,
+    "different": -1.0,
+}
+"""One door in a borough of some 100,000 households is worth more than a full
+postcode (about fifteen doors), but the two are mostly the same evidence and
+a family that moved disagrees on both: so the address adds less than its
+bits, and a different one costs little."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +190,9 @@ def score(query: Query, record: ChildRecord) -> Score:
         level = _postcode_level(subject.postcode, record.postcode)
         evidence.append(Evidence("Postcode", level, _POSTCODE_POINTS[level]))
     if subject.address is not None and record.address is not None:
-        similar = fuzz.token_sort_ratio(fold(subject.address), fold(record.address))
-        if similar >= _ADDRESS_SIMILAR:
-            evidence.append(Evidence("Address", "similar", _ADDRESS_POINTS))
+        address = compare_addresses(subject.address, record.address)
+        if address is not None:
+            evidence.append(Evidence("Address", address, _ADDRESS_POINTS[address]))
     total = sum(item.points for item in evidence)
     return Score(total, tuple(evidence), identifier)
 

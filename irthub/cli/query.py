@@ -40,6 +40,13 @@ def group() -> None:
 @click.option("--dob", help="Birth date, YYYY-MM-DD.")
 @click.option("--sex", type=click.Choice(["female", "male", "unknown", "not-specified"]))
 @click.option("--postcode", help="Postcode, e.g. 'SE15 4QN'.")
+@click.option(
+    "--address-line",
+    "address_lines",
+    multiple=True,
+    help="Address line, e.g. 'Flat 3, 12 Rye Lane' (repeatable, at most 4).",
+)
+@click.option("--town", help="Town of the address, e.g. 'London'.")
 @click.option("--nhs", "nhs_number", help="NHS number (10 digits).")
 @click.option("--upn", help="Unique Pupil Number (13 characters).")
 @click.option("--purpose", required=True, type=click.Choice(PURPOSES))
@@ -56,6 +63,7 @@ def group() -> None:
 def known_to(
     config_path: Path, as_authority: str | None, given_names: tuple[str, ...],
     family_name: str | None, dob: str | None, sex: str | None, postcode: str | None,
+    address_lines: tuple[str, ...], town: str | None,
     nhs_number: str | None, upn: str | None, purpose: str, consent: str, practitioner: str,
     role: str, agency: str, level: str, targets: tuple[str, ...], scope: str | None,
     deadline: float, as_json: bool, show_all: bool,
@@ -78,6 +86,8 @@ def known_to(
         birth_date=None if dob is None else parse_date(dob.strip(), "--dob"),
         sex=sex,
         postcode=postcode,
+        address_lines=address_lines,
+        town=town,
         nhs_number=nhs_number,
         upn=upn,
         level=level,

@@ -190,3 +190,25 @@ def test_a_partial_record_with_a_different_given_name_is_not_known() -> None:
     assert find(subject, index=MemoryChildIndex([UNDATED, ONE_NAME])).status == "not-known"
     # A child not yet named may since have been named Olumide: worth a closer look.
     assert find(subject, index=MemoryChildIndex([UNNAMED])).status == "ambiguous"
+
+
+def test_an_nhs_number_held_by_another_name_and_birth_date_is_ambiguous_naming_the_conflict() -> (
+    None
+):
+    subject = Subject.create(
+        given_names=["Olumide"],
+        family_name="Adeyemi",
+        birth_date=date(2010, 1, 9),
+        nhs_number="9434765919",  # JAYDEN's
+    )
+    result = find(subject, index=INDEX)
+    assert (result.status, result.record) == ("ambiguous", None)
+    assert result.deciding_traits == ("NHSNumber", "BirthDate", "GivenName", "FamilyName")
+    assert result.decided_by == "NHSNumber conflicts with BirthDate, GivenName, FamilyName"
+
+
+def test_an_nhs_number_with_one_slip_in_the_traits_is_still_known() -> None:
+    for changes in ({"birth_date": date(2011, 3, 4)}, {"family_name": "Okonkwo"}):
+        asked = {**JAYDEN_ASKED, "nhs_number": "9434765919", **changes}
+        result = find(Subject.create(**asked), index=INDEX)  # type: ignore[arg-type]
+        assert (result.status, result.record) == ("known", JAYDEN)
