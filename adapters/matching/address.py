@@ -8,12 +8,13 @@ since records and practitioners write both ways. ``compare_addresses`` grades th
 agreement:
 
 - ``same``: the words agree and so do the numbers, or one side's numbers
-  are all among the other's (a flat number left out). Words agree when at
+  are all among the other's (a flat number left out), or neither side has
+  any (a named house: the words are all there is). Words agree when at
   least half the words of the shorter side are found in the other, one of
   them a name rather than a street type (``Lane``, ``Road``): a word is
   found when spelt alike (rapidfuzz ratio at least ``WORD_AGREES``), so a
   typo or a locality line given on one side only still agrees;
-- ``street``: the words agree but the numbers differ or one side has none:
+- ``street``: the words agree but the numbers differ or only one side has any:
   the same street, another door;
 - ``different``: anything else.
 
