@@ -14,9 +14,11 @@ Steps:
 2. Otherwise candidates scoring at least ``REVIEW_THRESHOLD`` are plausible.
    None: ``not-known``. The best one is ``known`` when it reaches
    ``MATCH_THRESHOLD``, no other plausible candidate comes within
-   ``AMBIGUITY_MARGIN`` of it, and, if it is a partial record (no birth
-   date, no given name or no family name), the query agrees with it on where
-   the child lives too (``corroborated``).
+   ``AMBIGUITY_MARGIN`` of it, its given name does not disagree outright
+   with the query's (a twin shares every other trait: ``Score.given_disagrees``),
+   and, if it is a partial record (no birth date, no given name or no family
+   name), the query agrees with it on where the child lives too
+   (``corroborated``).
 3. Anything else is ``ambiguous``: two or more candidates too close to tell
    apart, one in the grey zone between the thresholds, or a partial record
    that agrees on names (and perhaps a birth date) alone. An ambiguous
@@ -133,7 +135,12 @@ def decide(subject: Subject, ranked: Sequence[ScoredCandidate]) -> MatchResult:
     plausible.sort(key=lambda c: -c.score.total)
     best = plausible[0]
     rivals = [c for c in plausible[1:] if best.score.total - c.score.total < AMBIGUITY_MARGIN]
-    if best.score.total >= MATCH_THRESHOLD and not rivals and corroborated(best):
+    if (
+        best.score.total >= MATCH_THRESHOLD
+        and not rivals
+        and corroborated(best)
+        and not best.score.given_disagrees
+    ):
         return MatchResult("known", record=best.record, decided_by=f"score {best.score.total:.1f}")
     # (3) too close to call, or in the grey zone
     return _ambiguous(subject, [best, *rivals], f"score {best.score.total:.1f}")

@@ -26,12 +26,13 @@ their best pair of parts. Each side's given names and family name are also
 compared with their spaces removed, so a name split or joined by a stray
 space (``Ja Cob``/``Jacob``, ``J Ollo``/``Jollo``) still agrees.
 
-Forename and surname swapped are compared too, and the swapped reading is
-taken only when it makes both names agree at least in part (each above
-``SWAP_MIN_SIMILARITY``) and better than the straight reading in sum: so an
-exact forename with a replaced surname is never reread as a poor swap
-(``Joshua Dolan`` against ``Joshua Cupo``). The swap is reported so scoring
-can charge for it.
+Forename and surname swapped are compared too. The swapped reading is taken
+only when more of its names agree (above ``SWAP_MIN_SIMILARITY``) than in the
+straight reading, or as many and better in sum: so an exact forename with a
+replaced surname is never reread as a poor swap (``Joshua Dolan`` against
+``Joshua Cupo``), while a swap with one name also misspelt or replaced is
+still read (``White Jasmine`` against ``Jacqueline White``). The swap is
+reported so scoring can charge for it.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ less so than one slip. Jaro–Winkler alone puts ``Kyle``/``Kylwc`` at 0.85."""
 _TWO_TYPO_PREFIX: Final = 2
 _TWO_SLIPS: Final = 2
 SWAP_MIN_SIMILARITY: Final = 0.75
-"""Below this a swapped pairing explains nothing: it is two disagreements."""
+"""Below this two names disagree: a reading is judged first by how many agree."""
 _PHONETIC_MIN_SPELLING: Final = 0.7
 """Below this Jaro–Winkler similarity an equal metaphone code is a coincidence."""
 PART_SIMILARITY: Final = 0.95
@@ -134,13 +135,18 @@ def compare_names(query: Names, record: Names) -> NameAgreement:
     if (
         swapped_given is not None
         and swapped_family is not None
-        and min(swapped_given, swapped_family) > SWAP_MIN_SIMILARITY
-        and swapped_given + swapped_family > (given or 0.0) + (family or 0.0)
+        and _reading(swapped_given, swapped_family) > _reading(given, family)
     ):
         return NameAgreement(
             swapped_family, swapped_given, swapped_parts, (swapped_part,), swapped=True
         )
     return NameAgreement(given, family, given_part, family_parts)
+
+
+def _reading(given: float | None, family: float | None) -> tuple[int, float]:
+    """How good a reading of the names is: how many agree, then their summed similarity."""
+    similarities = [s for s in (given, family) if s is not None]
+    return sum(s > SWAP_MIN_SIMILARITY for s in similarities), sum(similarities)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)

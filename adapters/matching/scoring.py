@@ -67,10 +67,14 @@ POINTS_PER_BIT: Final = 0.5
 for ages 0-17) is worth 6 points."""
 _MAX_NAME_POINTS: Final = 7.0
 """Agreement on the rarest names is capped: a unique spelling may be a typo."""
-_GIVEN_DISAGREE: Final = -8.0
-"""Stronger than independence would give (about -3): a twin shares family name,
-birth date, sex and address, and a query about a twin who is not in the index
-must never be answered with the other twin's record."""
+_GIVEN_DISAGREE: Final = -5.0
+"""Stronger than independence would give (about -3): a twin shares family
+name, birth date, sex and address. A query about a twin who is not in the
+index must never be answered with the other twin's record, which
+``decision`` guarantees outright (``Score.given_disagrees``: never ``known``);
+the points only need to keep such a record below a real match, and leave it
+plausible (``ambiguous``) when every other trait agrees, as a record whose
+forename was replaced does (FEBRL)."""
 _FAMILY_DISAGREE: Final = -2.0
 """A surname disagreement is less damning than a forename one: children
 change surname on adoption, marriage of a parent, or choice, and a record
@@ -139,6 +143,9 @@ class Score:
     evidence: tuple[Evidence, ...]
     identifier: Literal["NHSNumber", "UPN"] | None
     """The identifier both sides hold and agree on, if any: it decides the match."""
+    given_disagrees: bool = False
+    """The given names disagree outright (similarity at most ``names``' disagreement
+    level): another child, a twin perhaps, unless the record's forename is wrong."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,7 +201,8 @@ def score(query: Query, record: ChildRecord) -> Score:
         if address is not None:
             evidence.append(Evidence("Address", address, _ADDRESS_POINTS[address]))
     total = sum(item.points for item in evidence)
-    return Score(total, tuple(evidence), identifier)
+    disagrees = names.given is not None and names.given <= _DISAGREE
+    return Score(total, tuple(evidence), identifier, given_disagrees=disagrees)
 
 
 def birth_date_agreement(subject: Subject, born: date | None) -> BirthAgreement | None:

@@ -92,3 +92,26 @@ def test_a_name_split_in_the_record_is_found_by_its_joined_form() -> None:
 def test_two_different_short_names_are_not_two_slips() -> None:
     record = child_record("R1", "Kate", "Pendlebury", BORN)
     assert _answer(record, given_names=["Kyle"], family_name="Pendlebury") != "known"
+
+
+def test_a_swap_with_one_name_replaced_is_still_read_as_a_swap() -> None:
+    # white jasmine, asked about the child recorded as jacqueline white
+    names = compare_names(Names.of(["white"], "jasmine", ()), Names.of(["jacqueline"], "white", ()))
+    assert (names.family, names.swapped) == (1.0, True)
+
+
+def test_a_replaced_forename_with_every_other_trait_agreeing_is_ambiguous_never_known() -> None:
+    # lauren white at the address of kyle white, same birth date: a replaced
+    # forename, or a twin not in the index; never the other twin's record
+    record = replace(
+        child_record("R1", "Kyle", "Whitcombe", BORN, postcode="NW1 8AJ"),
+        address="52 Renmark Street, Kogarah",
+    )
+    status = _answer(
+        record,
+        given_names=["Lauren"],
+        family_name="Whitcombe",
+        postcode="NW1 8AJ",
+        address="52 renmark street, kogarah",
+    )
+    assert status == "ambiguous"
