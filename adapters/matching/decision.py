@@ -48,6 +48,7 @@ __all__ = [
     "MatchResult",
     "MatchStatus",
     "ScoredCandidate",
+    "Thresholds",
     "conflicting",
     "corroborated",
     "decide",
@@ -113,7 +114,19 @@ class MatchResult:
     """Why: ``NHSNumber``, ``UPN`` or ``score 15.5``; for the local audit trail."""
 
 
-def decide(subject: Subject, ranked: Sequence[ScoredCandidate]) -> MatchResult:
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """The points that turn scores into answers; the defaults are the constants above.
+    Benchmarks sweep them to draw precision–recall curves (``bench/matching_febrl.py``)."""
+
+    match: float = MATCH_THRESHOLD
+    review: float = REVIEW_THRESHOLD
+    margin: float = AMBIGUITY_MARGIN
+
+
+def decide(
+    subject: Subject, ranked: Sequence[ScoredCandidate], thresholds: Thresholds = Thresholds()
+) -> MatchResult:
     """Turn candidates, best first, into an answer (steps in the module docstring)."""
     # (1) identifiers decide
     for trait in ("NHSNumber", "UPN"):
@@ -129,14 +142,14 @@ def decide(subject: Subject, ranked: Sequence[ScoredCandidate]) -> MatchResult:
         if agreeing:
             return _ambiguous(subject, agreeing, trait)
     # (2) plausible candidates by score
-    plausible = _distinct([c for c in ranked if c.score.total >= REVIEW_THRESHOLD])
+    plausible = _distinct([c for c in ranked if c.score.total >= thresholds.review])
     if not plausible:
         return MatchResult("not-known")
     plausible.sort(key=lambda c: -c.score.total)
     best = plausible[0]
-    rivals = [c for c in plausible[1:] if best.score.total - c.score.total < AMBIGUITY_MARGIN]
+    rivals = [c for c in plausible[1:] if best.score.total - c.score.total < thresholds.margin]
     if (
-        best.score.total >= MATCH_THRESHOLD
+        best.score.total >= thresholds.match
         and not rivals
         and corroborated(best)
         and not best.score.given_disagrees
