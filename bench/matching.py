@@ -14,6 +14,8 @@ date errors, moves, strangers) through ``adapters.matching.matcher.find``.
 - ``accuracy``: recall = right ``known`` answers / queries about indexed
   children; precision = right ``known`` / all ``known``. ``ambiguous`` answers
   are counted apart: neither a false match nor a recall hit.
+- ``match_threshold_curve``: precision and recall of ``known`` as the match
+  threshold moves from 5 to 16 points (``bench._curve``), not timed.
 
 Goals (issue 3): p95 < 10 ms; recall >= 0.97 at precision >= 0.995.
 
@@ -35,13 +37,14 @@ from pathlib import Path
 from adapters.index.blocking import BlockingKeys
 from adapters.index.replace import import_exports
 from adapters.index.sqlite import SqliteChildIndex
-from adapters.matching.matcher import find
+from adapters.matching.matcher import find, rank
 from adapters.synthetic import (
     corrupted_queries,
     generate_children,
     generate_involvements,
     write_csv,
 )
+from bench._curve import threshold_curve
 
 AUTHORITY = "E09000022"
 
@@ -99,6 +102,11 @@ def main() -> None:
                     outcome[f"{side}-known-{'right' if found else 'wrong'}"] += 1
                 else:
                     outcome[f"{side}-{result.status}"] += 1
+            # the curve: the same queries ranked once more, decided at each threshold
+            ranked = [
+                (expected, subject, rank(subject, index=index)) for subject, expected in queries
+            ]
+            curve = threshold_curve(ranked)
 
     present = sum(n for key, n in outcome.items() if key.startswith("present"))
     right = outcome["present-known-right"]
@@ -128,6 +136,7 @@ def main() -> None:
                     "false_known": outcome["present-known-wrong"] + outcome["absent-known-wrong"],
                     "outcomes": dict(sorted(outcome.items())),
                 },
+                "match_threshold_curve": curve,
                 "goals": {
                     "p95_under_10ms": latencies["p95"] < 10,
                     "recall_at_least_0.97": recall >= 0.97,

@@ -50,16 +50,13 @@ from typing import Any, Final
 from adapters.index.fields import LocalId
 from adapters.index.memory import MemoryChildIndex
 from adapters.index.model import ChildRecord, Subject
-from adapters.matching.decision import REVIEW_THRESHOLD, ScoredCandidate, Thresholds, decide
 from adapters.matching.matcher import find, rank
+from bench._curve import Ranked, figures, outcome, threshold_curve
 from hub.errors import SchemaInvalid
 
 _AREAS: Final = ("E", "N", "NW", "SE", "SW", "W", "EC", "WC", "BR", "CR")
 _UNITS: Final = "ABDEFGHJLN"
 _TRAIT_SETS: Final = ("names_birth", "with_address")
-_CURVE_FROM: Final = 5.0
-_CURVE_STEP: Final = 1.0
-_CURVE_STEPS: Final = 12
 
 Row = dict[str, Any]
 
@@ -135,30 +132,6 @@ def _subject(row: Row, traits: str) -> Subject | None:
         return None
 
 
-def _figures(outcomes: Counter[str]) -> dict[str, float | int]:
-    present = sum(n for key, n in outcomes.items() if key.startswith("present"))
-    right = outcomes["present-known-right"]
-    known = right + outcomes["present-known-wrong"] + outcomes["absent-known-wrong"]
-    return {
-        "precision": round(right / known, 4) if known else 1.0,
-        "recall": round(right / present, 4) if present else 0.0,
-        "ambiguous": round(outcomes["present-ambiguous"] / present, 4) if present else 0.0,
-        "known_or_ambiguous_recall": (
-            round((right + outcomes["present-ambiguous"]) / present, 4) if present else 0.0
-        ),
-        "present_queries": present,
-        "absent_queries": sum(n for key, n in outcomes.items() if key.startswith("absent")),
-        "false_known": known - right,
-    }
-
-
-def _outcome(truth: str | None, status: str, found: str | None) -> str:
-    side = "present" if truth is not None else "absent"
-    if status == "known":
-        return f"{side}-known-{'right' if found == truth else 'wrong'}"
-    return f"{side}-{status}"
-
-
 def _baseline(
     frame: Any, indexed: list[str], queries: dict[str, str | None], traits: str
 ) -> Counter[str]:
@@ -191,34 +164,8 @@ def _baseline(
     for query, truth in queries.items():
         found = linked.get(query, [])
         status = "not-known" if not found else "known" if len(found) == 1 else "ambiguous"
-        outcomes[_outcome(truth, status, found[0] if found else None)] += 1
+        outcomes[outcome(truth, status, found[0] if found else None)] += 1
     return outcomes
-
-
-def _curve(
-    ranked: list[tuple[str | None, Subject, list[ScoredCandidate]]],
-) -> list[dict[str, float]]:
-    """Precision and recall of ``known`` as the match threshold moves (review threshold
-    and margin as configured): the curve the threshold is read from."""
-    curve = []
-    for step in range(_CURVE_STEPS):
-        match = _CURVE_FROM + step * _CURVE_STEP
-        thresholds = Thresholds(match=match, review=min(REVIEW_THRESHOLD, match))
-        outcomes: Counter[str] = Counter()
-        for truth, subject, candidates in ranked:
-            answer = decide(subject, candidates, thresholds)
-            found = None if answer.record is None else answer.record.local_id
-            outcomes[_outcome(truth, answer.status, found)] += 1
-        figures = _figures(outcomes)
-        curve.append(
-            {
-                "match_threshold": match,
-                "precision": figures["precision"],
-                "recall": figures["recall"],
-                "known_or_ambiguous_recall": figures["known_or_ambiguous_recall"],
-            }
-        )
-    return curve
 
 
 def _evaluate(name: str, load: Callable[[], Any], seed: int) -> dict[str, object]:
@@ -233,7 +180,7 @@ def _evaluate(name: str, load: Callable[[], Any], seed: int) -> dict[str, object
         outcomes: Counter[str] = Counter()
         asked: dict[str, str | None] = {}
         unaskable = 0
-        ranked: list[tuple[str | None, Subject, list[ScoredCandidate]]] = []
+        ranked: list[Ranked] = []
         started = time.perf_counter()
         for rec, row in rows.items():
             if "-dup-" not in rec:
@@ -247,13 +194,13 @@ def _evaluate(name: str, load: Callable[[], Any], seed: int) -> dict[str, object
             asked[rec] = truth
             answer = find(subject, index=index)
             found = None if answer.record is None else answer.record.local_id
-            outcomes[_outcome(truth, answer.status, found)] += 1
+            outcomes[outcome(truth, answer.status, found)] += 1
             ranked.append((truth, subject, rank(subject, index=index)))
         elapsed = time.perf_counter() - started
         result[traits] = {
-            "matcher": _figures(outcomes),
-            "baseline_ecm": _figures(_baseline(frame, indexed, asked, traits)),
-            "match_threshold_curve": _curve(ranked),
+            "matcher": figures(outcomes),
+            "baseline_ecm": figures(_baseline(frame, indexed, asked, traits)),
+            "match_threshold_curve": threshold_curve(ranked),
             "unaskable_duplicates": unaskable,
             "ms_per_query": round(1000 * elapsed / max(1, len(asked)), 3),
         }
