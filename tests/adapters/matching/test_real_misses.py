@@ -24,7 +24,7 @@ from tests.support.children import child_record
 BORN = date(2012, 7, 19)
 
 
-def _namesakes(given: str, count: int = 3000) -> list[ChildRecord]:
+def _namesakes(given: str, count: int = 1000) -> list[ChildRecord]:
     """Children sharing no family name or birth date with the cases, one in a hundred
     named ``given``: a common forename's share."""
     surnames = ("Abara", "Brookes", "Chadha", "Dimitrov", "Egan", "Fofana", "Gallo", "Hussain")

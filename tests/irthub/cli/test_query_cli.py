@@ -32,8 +32,12 @@ NEXT_MONTH = (datetime.now(UTC) + timedelta(days=31)).date().isoformat()
          "name and birth date"),
         (["--given", "Amara", "--family", "Okafor"],
          "a subject needs an NHS number or UPN, or given name, family name and birth date"),
+        (["--nhs", "9434765919", "--town", "London"], "give an address line with the town"),
+        (["--nhs", "9434765919", *["--address-line", "a"] * 5],
+         "an address has at most 4 lines, not 5"),
     ],
-    ids=["future", "impossible", "not-iso", "nhs-check-digit", "empty", "no-birth-date"],
+    ids=["future", "impossible", "not-iso", "nhs-check-digit", "empty", "no-birth-date",
+         "town-alone", "five-address-lines"],
 )  # fmt: skip
 def test_a_query_that_cannot_be_right_never_leaves(
     tmp_path: Path, child: list[str], message: str
