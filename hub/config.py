@@ -235,7 +235,15 @@ def tls_files(data: dict[str, Any], base: Path, path: Path) -> TlsFiles:
         key=base / option(tls, "key", str, path),
         root=base / option(tls, "root", str, path),
         crl=None if crl is None else base / crl,
+        crl_reload_seconds=_reload_seconds(tls, path),
     )
+
+
+def _reload_seconds(tls: dict[str, Any], path: Path) -> float:
+    seconds = float(option(tls, "crl_reload_seconds", (int, float), path, 10.0))
+    if not 0.5 <= seconds <= 3600:
+        raise ConfigError(f"{path}: [tls] crl_reload_seconds must be 0.5 to 3600, not {seconds}")
+    return seconds
 
 
 def signing_files(data: dict[str, Any], base: Path, path: Path) -> SigningFiles:

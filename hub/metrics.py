@@ -57,6 +57,21 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.crl_next_update = Gauge(
+            "irt_crl_next_update_timestamp_seconds",
+            "nextUpdate of the CRL in force, as a Unix time; every message is refused after it.",
+            registry=self.registry,
+        )
+        self.crl_number = Gauge(
+            "irt_crl_number", "cRLNumber of the CRL in force.", registry=self.registry
+        )
+        self.crl_reloads = Counter(
+            "irt_crl_reloads_total",
+            "New CRLs offered while running, by outcome (installed or refused).",
+            ["outcome"],
+            registry=self.registry,
+        )
+
     def exposition(self) -> bytes:
         """The Prometheus text format of every metric."""
         return generate_latest(self.registry)

@@ -1,8 +1,8 @@
 """Serving an aiohttp application over mutual TLS until interrupted.
 
 Shared by ``irthub hub run`` and ``irthub node run``: binds, reports the
-address, and on SIGINT or SIGTERM stops accepting, lets requests in flight
-finish (up to a grace period) and runs every cleanup step.
+address, looks for a new CRL on SIGHUP, and on SIGINT or SIGTERM stops
+accepting, lets requests in flight finish (up to a grace period) and runs every cleanup step.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from typing import Final
 
 from aiohttp import web
 
-from hub.transport.tls import TlsFiles, server_context
+from hub.pki.crl_watch import CRL_WATCH_KEY
+from hub.transport.tls import ServerTls, TlsFiles
 
 __all__ = ["KEEPALIVE_SECONDS", "SHUTDOWN_GRACE_SECONDS", "run_until_stopped", "serve_forever"]
 
@@ -36,7 +37,15 @@ async def serve_forever(
     tls: TlsFiles,
     announce: Callable[[str], None] = print,
 ) -> None:
-    """Serve ``app`` on ``host:port`` with mutual TLS until SIGINT or SIGTERM."""
+    """Serve ``app`` on ``host:port`` with mutual TLS until SIGINT or SIGTERM.
+
+    When ``app`` watches its CRL (``CRL_WATCH_KEY``), the watcher reloads the
+    server's TLS context too, and SIGHUP makes it look for a new CRL at once.
+    """
+    server_tls = ServerTls(tls)
+    watcher = app.get(CRL_WATCH_KEY)
+    if watcher is not None:
+        watcher.attach_tls(server_tls)
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -45,7 +54,7 @@ async def serve_forever(
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, ssl_context=server_context(tls))
+        site = web.TCPSite(runner, host, port, ssl_context=server_tls.context)
         await site.start()
         bound = runner.addresses[0]
         announce(f"listening on https://{bound[0]}:{bound[1]}/v1/messages")
@@ -53,6 +62,8 @@ async def serve_forever(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        if watcher is not None:
+            loop.add_signal_handler(signal.SIGHUP, watcher.wake)
         await stop.wait()
         announce("stopping: finishing requests in flight")
     finally:

@@ -34,6 +34,7 @@ from adapters.matching.matcher import find
 from adapters.node.health import attach_health
 from adapters.node.readiness import check_index
 from adapters.node.response import response_body
+from adapters.node.revocation import watch_revocation
 from adapters.node.subject_xml import subject_from_element
 from adapters.referral.wiring import NODE_RETRYABLE, attach_node_referrals
 from adapters.witness.wiring import attach_witness
@@ -170,6 +171,7 @@ def build_node_app(
         retryable=NODE_RETRYABLE,
     )
     app[ENDPOINT_KEY] = endpoint
+    watch_revocation(app, trust, config=config, metrics=messenger.metrics)
     attach_health(
         app,
         config=config,

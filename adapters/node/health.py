@@ -45,6 +45,7 @@ from adapters.node.readiness import (
 from adapters.witness.wiring import WITNESS_KEY
 from hub.clock import Clock
 from hub.errors import InternalError
+from hub.pki.crl_watch import CRL_WATCH_KEY, CrlWatcher
 from hub.transport.tls import client_context
 from hub.verify import EnvelopeVerifier
 
@@ -112,6 +113,8 @@ class NodeHealth:
     tls_certificate: x509.Certificate
     clock: Clock
     hub: HubProbe
+    crl_watch: CrlWatcher | None = None
+    """Its alarm, when a new CRL was refused, fails the ``crl`` check."""
 
     def evaluate(self) -> dict[str, Check]:
         """Every check, at the clock's now."""
@@ -120,9 +123,20 @@ class NodeHealth:
             "index": index_check(self.index, max_age=self.index_max_age, now=now),
             "signing_certificate": certificate_check(self.signing_certificate, now=now),
             "tls_certificate": certificate_check(self.tls_certificate, now=now),
-            "crl": crl_check(self.verifier.trust.crl, now=now),
+            "crl": self._crl(now),
             "hub": self.hub.check(),
         }
+
+    def _crl(self, now: datetime) -> Check:
+        check = crl_check(self.verifier.trust.crl, now=now)
+        watcher = self.crl_watch
+        if watcher is not None and watcher.alarm is not None:
+            return Check(
+                "failing",
+                f"a new CRL was refused, the previous one is in force: {watcher.alarm}",
+                check.facts,
+            )
+        return check
 
 
 HEALTH_KEY: Final = web.AppKey("irt.node_health", NodeHealth)
@@ -150,6 +164,7 @@ def attach_health(
         tls_certificate=_certificate(config.tls.cert),
         clock=clock,
         hub=HubProbe(config.hub_url.removesuffix("/v1/messages") + "/healthz"),
+        crl_watch=app.get(CRL_WATCH_KEY),
     )
     app[HEALTH_KEY] = health
 

@@ -18,7 +18,8 @@
 
 ``ReferralStatus`` and ``ReferralDeliveryFailure`` from the hub are about
 referrals this authority sent: each is stored once and acknowledged with a
-``ReferralReceipt``.
+``ReferralReceipt``; a status must follow the last one stored
+(``hub.referral.lifecycle``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from hub.envelope import build_envelope, parse_time
 from hub.errors import DuplicateMessage, SchemaInvalid, SenderMismatch
 from hub.identifiers import HUB, MessageId, parse_message_id
 from hub.messenger import Messenger
+from hub.referral.lifecycle import check_status
 from hub.referral.messages import REFERRAL_NS, StatusUpdate, receipt_body
 from hub.verify import EnvelopeVerifier, VerifiedMessage
 
@@ -109,6 +111,12 @@ class ReferralReceiver:
         """Store a relayed ``ReferralStatus`` about a referral sent from here."""
         _from_hub(message)
         update = StatusUpdate.from_element(message.body)
+        events = await self.messenger.run(self.sent.events, update.referral_id)
+        if all(e.message_id != message.header.message_id for e in events):
+            # A repeat is answered below with its first receipt; a new status
+            # must follow the last one stored (SPEC §6.4).
+            statuses = [e.status for e in events if e.kind == "status"]
+            check_status(update, statuses[-1] if statuses else None)
         detail = update.reason or update.outcome
         if update.practitioner is not None:
             contact = update.practitioner

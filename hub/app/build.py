@@ -26,6 +26,7 @@ from hub.app.log import attach_log
 from hub.app.messenger import build_messenger, build_verifier, shut_down_pool
 from hub.app.policies import load_signed_policy
 from hub.app.referrals import ReferralParts, attach_referrals
+from hub.app.revocation import watch_revocation
 from hub.app.routes import add_routes
 from hub.app.storage import hold_storage, open_storage
 from hub.clock import Clock, SystemClock
@@ -89,6 +90,7 @@ def build_hub_app(
         ),
         messenger=messenger,
     )
+    watch_revocation(app, verifier.trust, config=config, metrics=messenger.metrics)
     refresh_catalogues(app, handlers.catalogues, storage=storage, config=config)
     publish_directory(app, directory, config=config, messenger=messenger, isps=policy.documents)
     add_routes(app, endpoint, config=config)

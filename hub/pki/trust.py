@@ -63,7 +63,13 @@ from hub.pki.profile import authority_of, check_key, check_purpose, describe
 from hub.pki.profile_loader import default_profiles
 from hub.pki.profile_model import CertificateProfile, ProfileSet, Purpose
 
-__all__ = ["CHAIN_CACHE_ENTRIES", "MAX_CHAIN_LENGTH", "TrustStore", "ValidatedChain"]
+__all__ = [
+    "CHAIN_CACHE_ENTRIES",
+    "MAX_CHAIN_LENGTH",
+    "TrustStore",
+    "ValidatedChain",
+    "crl_number",
+]
 
 MAX_CHAIN_LENGTH: Final = 3
 """Leaf, one intermediate, root: the root's pathLenConstraint of 1 allows no
@@ -129,14 +135,28 @@ class _ChainCache:
                 self._entries.popitem(last=False)
 
 
-class TrustStore:
-    """The pinned London root(s) and the root's current CRL; immutable and thread-safe.
+@dataclass(frozen=True, slots=True)
+class _Revocation:
+    """The CRL in force and what step (4) looks up in it; replaced whole, never changed."""
 
-    Build it once (``from_files``) and share it; ``with_crl`` makes the store
-    for a newer CRL, sharing the certificate cache.
+    crl: x509.CertificateRevocationList
+    issuer: bytes
+    revoked: Mapping[int, x509.RevokedCertificate]
+
+
+class TrustStore:
+    """The pinned London root(s) and the root's CRL in force; thread-safe.
+
+    Build it once (``from_files``) and share it. The roots, profiles and
+    cache never change; the CRL in force is replaced by ``install_crl`` (a
+    newer CRL, checked first) in one reference swap, so every holder of the
+    store — verifiers, health checks — applies it to the next message, and a
+    check in progress sees either the old CRL or the new one, never a mix.
+    ``with_crl`` makes a separate store for another CRL, sharing the cache.
     """
 
-    __slots__ = ("_cache", "_crl", "_crl_issuer", "_profiles", "_revoked", "_roots")
+    __slots__ = ("_cache", "_profiles", "_revocation", "_roots")
+    _revocation: _Revocation | None
 
     def __init__(
         self,
@@ -212,7 +232,28 @@ class TrustStore:
     @property
     def crl(self) -> x509.CertificateRevocationList | None:
         """The current CRL, or ``None`` when revocation is not checked."""
-        return self._crl
+        revocation = self._revocation
+        return None if revocation is None else revocation.crl
+
+    def install_crl(self, crl: x509.CertificateRevocationList) -> None:
+        """Put ``crl`` in force in place of the current one, for every holder of this store.
+
+        The new CRL must be signed by a pinned root, have a nextUpdate, and
+        carry a CRL number (RFC 5280 §5.2.3) not lower than the current one's,
+        so an old CRL replayed from a cache cannot un-revoke a certificate.
+        Raises ``UntrustedCertificate`` naming the rule it breaks; the CRL in
+        force is then unchanged.
+        """
+        revocation = self._checked(crl)
+        current = self._revocation
+        if current is not None:
+            old, new = crl_number(current.crl), crl_number(crl)
+            if old is not None and (new is None or new < old):
+                raise UntrustedCertificate(
+                    f"the new CRL's number {new} is lower than the number {old} of the CRL in "
+                    "force; an older CRL never replaces a newer one"
+                )
+        self._revocation = revocation
 
     def with_crl(self, crl: x509.CertificateRevocationList) -> TrustStore:
         """A store with the same roots and cache, and ``crl``; this one is unchanged.
@@ -223,7 +264,7 @@ class TrustStore:
         store._roots = self._roots
         store._cache = self._cache
         store._profiles = self._profiles
-        store._load_crl(crl)
+        store._revocation = store._checked(crl)
         return store
 
     def validate_chain(
@@ -329,9 +370,10 @@ class TrustStore:
 
     def _check_revocation(self, chain: ValidatedChain, now: datetime) -> None:
         """Step (4): a current CRL, from the right issuer, not listing the path."""
-        crl = self._crl
-        if crl is None:
+        revocation = self._revocation  # read once: install_crl may swap it meanwhile
+        if revocation is None:
             return
+        crl = revocation.crl
         next_update = crl.next_update_utc
         if next_update is not None and next_update < now:
             raise UntrustedCertificate(
@@ -339,12 +381,12 @@ class TrustStore:
                 "passed; publish a fresh CRL (irthub pki crl) and reload it"
             )
         for cert in chain.chain[:-1]:
-            if cert.issuer.public_bytes() != self._crl_issuer:
+            if cert.issuer.public_bytes() != revocation.issuer:
                 raise UntrustedCertificate(
                     f"revocation status of certificate {describe(cert)} is unknown: the CRL is "
                     f"issued by {crl.issuer.rfc4514_string()!r}, not by its issuer"
                 )
-            entry = self._revoked.get(cert.serial_number)
+            entry = revocation.revoked.get(cert.serial_number)
             if entry is not None:
                 raise CertificateRevoked(
                     f"certificate {describe(cert)} is revoked by the CRL since "
@@ -352,11 +394,10 @@ class TrustStore:
                 )
 
     def _load_crl(self, crl: x509.CertificateRevocationList | None) -> None:
-        self._crl = crl
-        self._crl_issuer = b""
-        self._revoked: Mapping[int, x509.RevokedCertificate] = {}
-        if crl is None:
-            return
+        self._revocation = None if crl is None else self._checked(crl)
+
+    def _checked(self, crl: x509.CertificateRevocationList) -> _Revocation:
+        """``crl`` ready for step (4), once it is signed by a root and has a nextUpdate."""
         issuer = next((r for r in self._roots if _signed_crl(crl, r)), None)
         if issuer is None:
             raise UntrustedCertificate(
@@ -365,8 +406,19 @@ class TrustStore:
             )
         if crl.next_update_utc is None:
             raise UntrustedCertificate("the CRL has no nextUpdate, so it can never be stale")
-        self._crl_issuer = crl.issuer.public_bytes()
-        self._revoked = {entry.serial_number: entry for entry in crl}
+        return _Revocation(
+            crl=crl,
+            issuer=crl.issuer.public_bytes(),
+            revoked={entry.serial_number: entry for entry in crl},
+        )
+
+
+def crl_number(crl: x509.CertificateRevocationList) -> int | None:
+    """The CRL's cRLNumber (RFC 5280 §5.2.3), or ``None`` when it has none."""
+    try:
+        return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+    except x509.ExtensionNotFound:
+        return None
 
 
 def _pinned(

@@ -46,6 +46,7 @@ from hub.policy.decision import Decision
 from hub.policy.engine import PolicyEngine
 from hub.policy.request import PolicyRequest
 from hub.referral.courier import Courier
+from hub.referral.lifecycle import check_status
 from hub.referral.messages import (
     REFERRAL_NS,
     ReferralSummary,
@@ -146,13 +147,11 @@ class ReferralHandlers:
             raise UnknownRecipient(
                 f"no referral {update.referral_id} was sent to {header.sender.authority}"
             )
-        existing = [
-            s
-            for s in await self.messenger.run(self.statuses.statuses, update.referral_id)
-            if s.message_id == header.message_id
-        ]
+        history = await self.messenger.run(self.statuses.statuses, update.referral_id)
+        existing = [s for s in history if s.message_id == header.message_id]
         if existing:
             return _repeat(referral.target, existing[0].digest, existing[0].ack, message)
+        check_status(update, history[-1].status if history else None)
         if update.practitioner is not None and level_rank(referral.granted_level) < level_rank(
             "contacts"
         ):

@@ -30,6 +30,7 @@ from hub.identifiers import (
     parse_authority,
     parse_message_id,
 )
+from hub.referral.lifecycle import check_status
 from hub.referral.messages import STATUSES, Contact, StatusUpdate
 from irthub.cli.services import config_option, with_exchange
 
@@ -164,9 +165,12 @@ def update_command(
         practitioner=contact,
         outcome=outcome,
     )
-    receipt = with_exchange(config_path, lambda ex: ReferralClient(ex).post_status(update))
     store = _store(load_node_config(config_path))
     try:
+        received = store.get(update.referral_id)
+        # Refused here, before anything is signed, with the rule the hub would name.
+        check_status(update, received.status if received is not None else None)
+        receipt = with_exchange(config_path, lambda ex: ReferralClient(ex).post_status(update))
         store.note_status(update.referral_id, status)
     finally:
         store.close()

@@ -322,6 +322,36 @@ async def test_a_status_with_a_reason_must_be_a_decline(world: ReferralWorld) ->
         StatusUpdate(prepared.message_id, "accepted", datetime.now(UTC), reason="because")
 
 
+async def test_statuses_never_go_backwards(world: ReferralWorld) -> None:
+    prepared = await _refer(world)
+    referral_id = prepared.message_id
+    await wait_until(lambda: _delivered(world, referral_id))
+    southwark = world.referrals(SOUTHWARK)
+    now = datetime.now(UTC)
+    await southwark.post_status(StatusUpdate(referral_id, "accepted", now))
+    await southwark.post_status(StatusUpdate(referral_id, "closed", now, outcome="Seen twice."))
+    with pytest.raises(
+        IrtError, match=r"referral-status-transition: received is not allowed .*closed is final"
+    ) as refused:
+        await southwark.post_status(StatusUpdate(referral_id, "received", now))
+    assert refused.value.code == "policy-denied"
+    history = await world.referrals(LAMBETH).history(referral_id)
+    assert [s.status for s in history.statuses] == ["accepted", "closed"]
+
+
+async def test_a_status_without_its_detail_is_refused_by_the_hub(world: ReferralWorld) -> None:
+    prepared = await _refer(world)
+    referral_id = prepared.message_id
+    await wait_until(lambda: _delivered(world, referral_id))
+    southwark = world.referrals(SOUTHWARK)
+    await southwark.post_status(StatusUpdate(referral_id, "accepted", datetime.now(UTC)))
+    with pytest.raises(
+        IrtError, match="referral-status-detail: a allocated status must carry its Practitioner"
+    ) as refused:
+        await southwark.post_status(StatusUpdate(referral_id, "allocated", datetime.now(UTC)))
+    assert refused.value.code == "schema-invalid"
+
+
 async def test_only_the_receiving_authority_may_post_status(world: ReferralWorld) -> None:
     prepared = await _refer(world)
     update = StatusUpdate(prepared.message_id, "accepted", datetime.now(UTC))

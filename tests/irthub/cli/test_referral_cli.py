@@ -103,6 +103,27 @@ async def test_refer_then_follow_then_answer(world: ReferralWorld) -> None:
     inbox = await _irthub("referral", "inbox", "--config", str(southwark))
     assert "[declined]" in inbox.output
 
+    # declined is final: refused before anything is signed, naming the rule.
+    reopened = await _irthub(
+        "referral", "update", "--config", str(southwark), referral_id, "--status", "accepted",
+    )  # fmt: skip
+    assert reopened.exit_code == 1
+    assert "error: policy-denied: referral-status-transition: accepted is not allowed" in (
+        reopened.output
+    )
+    assert "declined is final" in reopened.output
+
+
+async def test_a_decline_without_a_reason_is_refused_before_sending(world: ReferralWorld) -> None:
+    result = await _irthub(
+        "referral", "update", "--config", str(_config(world, SOUTHWARK)),
+        "urn:uuid:00000000-0000-4000-8000-000000000000", "--status", "declined",
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "error: schema-invalid: referral-status-detail: a declined status must carry" in (
+        result.output
+    )
+
 
 async def test_a_refused_referral_exits_1_with_code_and_reason(world: ReferralWorld) -> None:
     result = await _irthub(
