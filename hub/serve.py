@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import ssl
 import sys
 from collections.abc import Callable
 from typing import Final
@@ -19,7 +20,13 @@ from aiohttp import web
 from hub.pki.crl_watch import CRL_WATCH_KEY
 from hub.transport.tls import ServerTls, TlsFiles
 
-__all__ = ["KEEPALIVE_SECONDS", "SHUTDOWN_GRACE_SECONDS", "run_until_stopped", "serve_forever"]
+__all__ = [
+    "KEEPALIVE_SECONDS",
+    "SHUTDOWN_GRACE_SECONDS",
+    "run_until_stopped",
+    "serve_forever",
+    "server_tls_for",
+]
 
 SHUTDOWN_GRACE_SECONDS: Final = 10.0
 """How long requests in flight may take to finish after a stop signal."""
@@ -27,6 +34,18 @@ SHUTDOWN_GRACE_SECONDS: Final = 10.0
 KEEPALIVE_SECONDS: Final = 75.0
 """How long an idle or half-sent connection is kept: aiohttp's default of an
 hour lets a peer that trickles a request head hold a connection for ever."""
+
+
+def server_tls_for(app: web.Application, tls: TlsFiles) -> ssl.SSLContext:
+    """The server TLS context for ``app``, reloaded by its CRL watcher when it has one.
+
+    Raises ``InternalError`` when the TLS material cannot be loaded.
+    """
+    server_tls = ServerTls(tls)
+    watcher = app.get(CRL_WATCH_KEY)
+    if watcher is not None:
+        watcher.attach_tls(server_tls)
+    return server_tls.context
 
 
 async def serve_forever(
@@ -42,10 +61,8 @@ async def serve_forever(
     When ``app`` watches its CRL (``CRL_WATCH_KEY``), the watcher reloads the
     server's TLS context too, and SIGHUP makes it look for a new CRL at once.
     """
-    server_tls = ServerTls(tls)
+    context = server_tls_for(app, tls)
     watcher = app.get(CRL_WATCH_KEY)
-    if watcher is not None:
-        watcher.attach_tls(server_tls)
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -54,7 +71,7 @@ async def serve_forever(
     )
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port, ssl_context=server_tls.context)
+        site = web.TCPSite(runner, host, port, ssl_context=context)
         await site.start()
         bound = runner.addresses[0]
         announce(f"listening on https://{bound[0]}:{bound[1]}/v1/messages")

@@ -95,6 +95,11 @@ class CrlWatcher:
         self._publish(trust.crl)
 
     @property
+    def crl(self) -> x509.CertificateRevocationList | None:
+        """The CRL in force."""
+        return self._trust.crl
+
+    @property
     def tls(self) -> TlsReload | None:
         """The server context this watcher reloads, if any."""
         return self._tls

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -32,6 +32,7 @@ from hub.app.build import build_hub_app
 from hub.app.referrals import REFERRALS_KEY, ReferralParts
 from hub.clock import Clock, SystemClock
 from hub.config import HubConfig
+from hub.endpoint import ENDPOINT_KEY
 from hub.errors import DeliveryTimeout, RecipientUnavailable
 from hub.identifiers import HUB, AuthorityCode
 from hub.log.message_log import MessageLog
@@ -41,9 +42,10 @@ from hub.pki.trust import TrustStore
 from hub.referral.messages import Contact
 from hub.referral.settings import ReferralSettings
 from hub.replay.guard import ReplayGuard
+from hub.serve import server_tls_for
 from hub.storage.memory.seen import MemorySeenStore
 from hub.transport.delivery import Answer, Delivery, HttpsDelivery
-from hub.transport.tls import TlsFiles, client_context, server_context
+from hub.transport.tls import DEFAULT_CRL_RELOAD_SECONDS, TlsFiles, client_context
 from hub.verify import EnvelopeVerifier
 from tests.support.loopback import HOST, hold_port, message_url, port_of, serve_tls
 from tests.support.parties import (
@@ -147,6 +149,8 @@ class ReferralWorld:
     """The hub's outbound connections to each node."""
     client_connections: int = 8
     """Each borough client's connections to the hub."""
+    crl_reload_seconds: float = DEFAULT_CRL_RELOAD_SECONDS
+    """How often every party looks for a new CRL (``[tls] crl_reload_seconds``)."""
     _nodes: dict[AuthorityCode, web.AppRunner] = field(default_factory=dict)
     _held: dict[AuthorityCode, socket.socket] = field(default_factory=dict)
     """Ports bound for a party that has not started yet (``HUB`` for the hub)."""
@@ -199,7 +203,7 @@ class ReferralWorld:
             listen_port=port,
             index=self.workdir / "unused.sqlite",
             hub_url=self.hub_url,
-            tls=tls_files(self.pki, code),
+            tls=replace(tls_files(self.pki, code), crl_reload_seconds=self.crl_reload_seconds),
             signing=signing_files(self.pki, code),
             data_dir=self.workdir / "nodes" / code,
             catalogue=self._catalogue_file(code) if self.publish_at_start else None,
@@ -223,7 +227,7 @@ class ReferralWorld:
             listen_host=HOST,
             listen_port=int(self.hub_url.split(":")[2].split("/")[0]),
             data_dir=self.workdir / "hub",
-            tls=tls_files(self.pki, HUB),
+            tls=replace(tls_files(self.pki, HUB), crl_reload_seconds=self.crl_reload_seconds),
             signing=signing_files(self.pki, HUB),
             node_urls={**self.node_urls, **self.node_url_override},
             protocols_dir=self.protocols,
@@ -241,7 +245,7 @@ class ReferralWorld:
         self, party: AuthorityCode, app: web.Application, tls: TlsFiles, port: int
     ) -> web.AppRunner:
         held = self._held.pop(party, None)
-        context = server_context(tls)
+        context = server_tls_for(app, tls)
         runner, _ = await serve_tls(app, context, sock=held, port=port, shutdown_timeout=1.0)
         return runner
 
@@ -250,6 +254,20 @@ class ReferralWorld:
         if self._hub is not None:
             await self._hub.cleanup()
             self._hub = None
+
+    @property
+    def hub_app(self) -> web.Application:
+        """The running hub's application."""
+        assert self._hub_app is not None
+        return self._hub_app
+
+    def hub_metrics_text(self) -> str:
+        """The hub's Prometheus exposition, as ``GET /metrics`` answers it."""
+        return self.hub_app[ENDPOINT_KEY].messenger.metrics.exposition().decode()
+
+    def node_app(self, code: AuthorityCode) -> web.Application:
+        """``code``'s running node application."""
+        return self._nodes[code].app
 
     @property
     def hub(self) -> ReferralParts:

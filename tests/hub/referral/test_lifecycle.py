@@ -48,7 +48,7 @@ def test_forbidden_moves_are_policy_denied_naming_the_rule(
 
 
 def test_closed_to_received_is_refused_as_final() -> None:
-    with pytest.raises(PolicyDenied, match="the referral is closed; closed is final"):
+    with pytest.raises(PolicyDenied, match=r"\(the referral is closed\); closed is final"):
         check_status(_update("received"), "closed")
 
 
