@@ -38,7 +38,7 @@ from hub.errors import IrtError
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore, crl_number
 
-__all__ = ["CRL_PATH", "CRL_WATCH_KEY", "MAX_CRL_BYTES", "CrlWatcher", "TlsReload"]
+__all__ = ["CRL_PATH", "CRL_WATCH_KEY", "MAX_CRL_BYTES", "CrlWatcher", "Fetch", "TlsReload"]
 
 CRL_PATH: Final = "/v1/pki/crl"
 """Where the hub serves the CRL in force (DER, ``application/pkix-crl``)."""

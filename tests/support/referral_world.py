@@ -167,6 +167,7 @@ class ReferralWorld:
 
     async def start_nodes(self) -> None:
         """Give every authority a port and start its node (unless it is down)."""
+        self.hold_hub_port()  # the nodes name the hub (health probe, CRL distribution point)
         for code in self.authorities:
             self._held[code] = hold_port()
             self.node_urls[code] = message_url(port_of(self._held[code]))

@@ -11,6 +11,7 @@ import shutil
 import ssl
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import aiohttp
@@ -129,7 +130,11 @@ async def test_the_nodes_have_the_new_crl_too(world: ReferralWorld) -> None:
     number = crl_number(x509.load_pem_x509_crl(world.pki.crl.read_bytes()))
     for code in (LAMBETH, SOUTHWARK):
         watcher = world.node_app(code)[CRL_WATCH_KEY]
-        await wait_until(lambda w=watcher: w.alarm is None and _number(w) == number)
+        await wait_until(partial(_in_force, watcher, number))
+
+
+def _in_force(watcher: CrlWatcher, number: int | None) -> bool:
+    return watcher.alarm is None and _number(watcher) == number
 
 
 def _number(watcher: CrlWatcher) -> int | None:
