@@ -29,6 +29,10 @@ def _touch_later(pki: PkiLayout) -> None:
     os.utime(pki.crl, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
 
 
+def _alarm(watcher: CrlWatcher) -> str | None:
+    return watcher.alarm
+
+
 class _TlsSpy:
     def __init__(self) -> None:
         self.loaded: list[bytes] = []
@@ -90,7 +94,8 @@ def test_an_unreadable_crl_keeps_the_previous_one_and_alarms(fresh_pki: PkiLayou
     write_crl(fresh_pki, now=datetime.now(UTC))
     _touch_later(fresh_pki)
     assert watcher.check_file() is True
-    assert (watcher.alarm, reports[-1]) == (None, None)  # the alarm ends with a good CRL
+    assert _alarm(watcher) is None  # the alarm ends with a good CRL
+    assert reports[-1] is None
 
 
 def test_a_crl_from_another_root_is_refused(fresh_pki: PkiLayout) -> None:
