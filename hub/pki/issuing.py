@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final
 
@@ -29,6 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
 from hub.authorities import PARTIES
+from hub.files import PUBLIC_MODE, write_file
 from hub.identifiers import AuthorityCode
 from hub.pki.certificates import (
     DEFAULT_TLS_HOST,
@@ -103,6 +104,13 @@ def init_pki(
     )
     with _writing(layout.root):
         layout.root.mkdir(parents=True, exist_ok=True)
+        if layout.crl_history.exists():
+            # The replaced root's CRLs restart at number 1 under the new root;
+            # the old ones are kept aside (with the old root they still prove
+            # what was revoked), never overwritten.
+            layout.crl_history.rename(
+                layout.root / f"crl-before-{now.astimezone(UTC):%Y%m%dT%H%M%SZ}"
+            )
         write_private_key(layout.root_key, _pem_key(root_key))
         write_public_file(layout.root_cert, root.public_bytes(serialization.Encoding.PEM))
     registry = Registry(issued=(IssuedRecord.of(root, "root", None),))
@@ -298,8 +306,14 @@ def _publish_crl(
         this_update=now,
         next_update=now + next_update,
     )
+    pem = crl.public_bytes(serialization.Encoding.PEM)
+    # The numbered copy first: crl.pem never names a CRL the history lacks.
+    numbered = layout.numbered_crl(registry.crl_number)
+    with _writing(numbered):
+        numbered.parent.mkdir(mode=0o755, exist_ok=True)
+        write_file(numbered, pem, mode=PUBLIC_MODE, overwrite=False)
     with _writing(layout.crl):
-        write_public_file(layout.crl, crl.public_bytes(serialization.Encoding.PEM))
+        write_public_file(layout.crl, pem)
     return registry, crl
 
 

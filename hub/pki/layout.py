@@ -1,12 +1,16 @@
 """Where a development PKI lives on disk (``irthub pki init --dir DIR``), and how it is written.
 
     DIR/root-ca.pem   DIR/root-ca.key   DIR/crl.pem   DIR/serials.json
+    DIR/crl/<number>.pem   (every CRL ever issued, under its cRLNumber)
     DIR/<CODE>/signing.pem   DIR/<CODE>/signing.key
     DIR/<CODE>/tls.pem       DIR/<CODE>/tls.key
 
 for the 33 GSS codes and ``HUB``. Private keys are PKCS#8 PEM, created with
 mode 0600 (never widened and narrowed afterwards) and named ``*.key`` so git
-ignores them; certificates, the CRL and ``serials.json`` are 0644. Every file
+ignores them; certificates, the CRLs and ``serials.json`` are 0644.
+``crl.pem`` is the CRL in force; ``crl/`` keeps each one issued, never
+overwritten, so an auditor can judge a message against the CRL in force when
+it was created (``irthub audit verify --crl DIR/crl``). Every file
 is written to a temporary name beside it and renamed into place, so a reader
 never sees half a file.
 """
@@ -48,6 +52,15 @@ class PkiLayout:
     def crl(self) -> Path:
         """The root's current CRL."""
         return self.root / "crl.pem"
+
+    @property
+    def crl_history(self) -> Path:
+        """The folder keeping every CRL issued, one file per CRL number."""
+        return self.root / "crl"
+
+    def numbered_crl(self, number: int) -> Path:
+        """The CRL numbered ``number``: ``crl/<number>.pem``."""
+        return self.crl_history / f"{number}.pem"
 
     @property
     def registry(self) -> Path:

@@ -54,9 +54,11 @@ def _trust_options(command: _F) -> _F:
             click.option(
                 "--crl",
                 "crls",
-                type=_FILE,
+                type=click.Path(exists=True, path_type=Path),
                 multiple=True,
-                help="A CRL of the root (PEM); repeat for every CRL issued.",
+                help="A CRL of the root (PEM), or a folder of them (the PKI's crl/, every "
+                "CRL under its number); repeatable. Each message is judged against the CRL "
+                "in force when it was created.",
             ),
             click.option("--witnesses", type=_FILE, help="Witness verifier keys, one per line."),
             click.option(
@@ -81,8 +83,22 @@ def _trust(
     keys = load_witness_keys(witnesses) if witnesses else ()
     if quorum is None:
         quorum = 1 if keys else 0
-    checker = MessageChecker(CrlTimeline.from_files(trust_root, crls))
+    checker = MessageChecker(CrlTimeline.from_files(trust_root, _crl_files(crls)))
     return checker, load_verifier(log_key), keys, quorum
+
+
+def _crl_files(given: tuple[Path, ...]) -> list[Path]:
+    """The CRL files named, a folder standing for every ``*.pem`` in it."""
+    files: list[Path] = []
+    for path in given:
+        if path.is_dir():
+            found = sorted(path.glob("*.pem"))
+            if not found:
+                raise click.UsageError(f"{path} holds no CRL (*.pem)")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
 
 
 def _open(log_dir: Path) -> SqliteLogStorage:

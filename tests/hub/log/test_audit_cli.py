@@ -71,6 +71,22 @@ def test_an_untouched_log_verifies_with_a_summary(audited: Audited) -> None:
     assert result.stdout.endswith("log verified: OK\n")
 
 
+def test_a_folder_of_crls_is_the_crl_history(audited: Audited, dev_pki: PkiLayout) -> None:
+    args = audited.trust_args(quorum=2)
+    args[args.index("--crl") + 1] = str(dev_pki.crl_history)
+    result = CliRunner().invoke(main, ["audit", "verify", "--log", str(audited.log_dir), *args])
+    assert result.exit_code == 0, result.output
+    assert "messages verified:    30" in result.stdout
+
+
+def test_a_folder_without_crls_is_refused(audited: Audited, tmp_path: Path) -> None:
+    args = audited.trust_args()
+    args[args.index("--crl") + 1] = str(tmp_path)
+    result = CliRunner().invoke(main, ["audit", "verify", "--log", str(audited.log_dir), *args])
+    assert result.exit_code == 2
+    assert f"{tmp_path} holds no CRL (*.pem)" in result.output
+
+
 def test_pruned_messages_are_reported_as_pruned_not_as_failures(audited: Audited) -> None:
     log = open_sqlite_log(audited.log_dir)
     log.prune(range(0, 4), "R-90-DAYS")

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from hub.authorities import PARTIES
 from hub.errors import CertificateRevoked
 from hub.pki.errors import PkiError
-from hub.pki.issuing import load_ca, load_registry, reissue, revoke, write_crl
+from hub.pki.issuing import init_pki, load_ca, load_registry, reissue, revoke, write_crl
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
 from tests.support.pki_builders import LAMBETH, now
@@ -165,6 +165,29 @@ def test_each_crl_takes_the_next_number_and_keeps_the_revocations(fresh_pki: Pki
     assert load_registry(fresh_pki).crl_number == 3
     with pytest.raises(PkiError, match=r"must be valid for some time"):
         write_crl(fresh_pki, now=now(), next_update=timedelta(0))
+
+
+def test_every_crl_is_kept_under_its_number(fresh_pki: PkiLayout) -> None:
+    first = fresh_pki.numbered_crl(1).read_bytes()
+    assert first == fresh_pki.crl.read_bytes()
+    revoke(fresh_pki, _cert(fresh_pki.signing_cert(LAMBETH)).serial_number, now=now())
+    write_crl(fresh_pki, now=now())
+    assert sorted(p.name for p in fresh_pki.crl_history.iterdir()) == ["1.pem", "2.pem", "3.pem"]
+    assert fresh_pki.numbered_crl(1).read_bytes() == first  # never overwritten
+    assert fresh_pki.numbered_crl(3).read_bytes() == fresh_pki.crl.read_bytes()
+    for number in (1, 2, 3):
+        crl = x509.load_pem_x509_crl(fresh_pki.numbered_crl(number).read_bytes())
+        assert crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number
+    assert oct(fresh_pki.numbered_crl(2).stat().st_mode & 0o777) == "0o644"
+
+
+def test_a_replaced_ca_keeps_the_old_crl_history_aside(fresh_pki: PkiLayout) -> None:
+    old = fresh_pki.numbered_crl(1).read_bytes()
+    init_pki(fresh_pki, now=now(), force=True)
+    kept = [p for p in fresh_pki.root.iterdir() if p.name.startswith("crl-before-")]
+    assert len(kept) == 1
+    assert (kept[0] / "1.pem").read_bytes() == old
+    assert fresh_pki.numbered_crl(1).read_bytes() == fresh_pki.crl.read_bytes() != old
 
 
 def test_a_damaged_registry_is_named(fresh_pki: PkiLayout) -> None:
