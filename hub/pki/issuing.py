@@ -36,6 +36,7 @@ from hub.pki.certificates import (
     REVOCATION_REASONS,
     KeyType,
     PrivateKey,
+    PublicKey,
     Revocation,
     build_crl,
     issue_certificate,
@@ -52,6 +53,7 @@ __all__ = [
     "CRL_VALIDITY",
     "REVOCATION_REASONS",
     "init_pki",
+    "is_encrypted_key",
     "issue_certificate",
     "load_ca",
     "load_registry",
@@ -153,12 +155,17 @@ def reissue(
     rsa_bits: int | None = None,
     out_dir: Path | None = None,
     profiles: ProfileSet | None = None,
+    public_key: PublicKey | None = None,
+    password: bytes | None = None,
 ) -> IssuedRecord:
     """Issue ``party`` a new ``kind`` certificate with a fresh key and record it.
 
-    The files replace ``<CODE>/<kind>.pem`` and ``.key``, or go to
-    ``out_dir/<kind>.pem`` and ``.key`` when given (test certificates that
-    must not displace the party's own). Validity is ``not_before`` (default
+    With ``public_key`` (from a borough's CSR, ``hub.pki.csr``) no key is
+    made: only the certificate is written, and the private key never leaves
+    the borough. ``password`` decrypts an encrypted root key. The files
+    replace ``<CODE>/<kind>.pem`` and ``.key``, or go to ``out_dir/<kind>.pem``
+    and ``.key`` when given (test certificates that must not displace the party's
+    own). Validity is ``not_before`` (default
     now minus the profile's backdating) to ``not_after``, or ``days`` from
     now (default the profile's validity). The old certificate stays valid
     until revoked. Raises ``PkiError`` for an unknown party, an empty window,
@@ -173,16 +180,19 @@ def reissue(
         raise PkiError("give either a validity in days or an explicit notAfter, not both")
     if days is not None and days < 1:
         raise PkiError(f"validity must be at least one day, not {days}")
-    root, root_key = load_ca(layout)
+    root, root_key = load_ca(layout, password=password)
     registry = load_registry(layout)
-    key = new_key(key_type, rsa_bits=rsa_bits, rules=profile.key)
+    key: PrivateKey | None = None
+    if public_key is None:
+        key = new_key(key_type, rsa_bits=rsa_bits, rules=profile.key)
+        public_key = key.public_key()
     period = timedelta(days=days) if days else profile.validity.period
     cert = issue_certificate(
         root,
         root_key,
         party=code,
         kind=kind,
-        public_key=key.public_key(),
+        public_key=public_key,
         not_before=not_before or now - profile.validity.backdate,
         not_after=not_after or now + period,
         host=host,
@@ -193,7 +203,12 @@ def reissue(
         key_path, cert_path = layout.key(code, kind), layout.cert(code, kind)
     else:
         key_path, cert_path = out_dir / f"{kind}.key", out_dir / f"{kind}.pem"
-    _write_pair(key_path, cert_path, key, cert)
+    if key is None:
+        with _writing(cert_path):
+            cert_path.parent.mkdir(parents=True, exist_ok=True)
+            write_public_file(cert_path, cert.public_bytes(serialization.Encoding.PEM))
+    else:
+        _write_pair(key_path, cert_path, key, cert)
     record = IssuedRecord.of(cert, kind, code)
     _save_registry(layout, registry.with_issued(record))
     return record
@@ -206,8 +221,11 @@ def revoke(
     now: datetime,
     reason: str = "unspecified",
     next_update: timedelta = CRL_VALIDITY,
+    password: bytes | None = None,
 ) -> x509.CertificateRevocationList:
     """Revoke the party certificate ``serial`` (an int, or hex text) and write a new CRL.
+
+    ``password`` decrypts an encrypted root key.
 
     ``reason`` is an RFC 5280 name such as ``keyCompromise``. Raises
     ``PkiError`` for an unknown serial or reason, the root itself, or a
@@ -220,7 +238,7 @@ def revoke(
         raise PkiError(
             f"unknown revocation reason {reason!r}; one of {', '.join(REVOCATION_REASONS)}"
         )
-    root, root_key = load_ca(layout)
+    root, root_key = load_ca(layout, password=password)
     registry = load_registry(layout)
     record = registry.find(number)
     if record is None:
@@ -247,32 +265,57 @@ def revoke(
 
 
 def write_crl(
-    layout: PkiLayout, *, now: datetime, next_update: timedelta = CRL_VALIDITY
+    layout: PkiLayout,
+    *,
+    now: datetime,
+    next_update: timedelta = CRL_VALIDITY,
+    password: bytes | None = None,
 ) -> x509.CertificateRevocationList:
     """Write the root's next CRL, listing every revocation, valid for ``next_update``.
+
+    ``password`` decrypts an encrypted root key.
 
     Raises ``PkiError`` when ``next_update`` is not positive or there is no CA.
     """
     _check_time(now)
-    root, root_key = load_ca(layout)
+    root, root_key = load_ca(layout, password=password)
     _, crl = _publish_crl(layout, root, root_key, load_registry(layout), now, next_update)
     return crl
 
 
-def load_ca(layout: PkiLayout) -> tuple[x509.Certificate, PrivateKey]:
-    """The root certificate and key of ``layout``; raise ``PkiError`` if absent or unusable."""
+def load_ca(
+    layout: PkiLayout, *, password: bytes | None = None
+) -> tuple[x509.Certificate, PrivateKey]:
+    """The root certificate and key of ``layout``; raise ``PkiError`` if absent or unusable.
+
+    ``password`` decrypts an encrypted key (PKCS#8 ``ENCRYPTED PRIVATE KEY``);
+    an encrypted key without it, or with the wrong one, is a ``PkiError``
+    saying so.
+    """
     try:
         cert = x509.load_pem_x509_certificate(layout.root_cert.read_bytes())
-        key = serialization.load_pem_private_key(layout.root_key.read_bytes(), password=None)
+        key_pem = layout.root_key.read_bytes()
+        if password is None and is_encrypted_key(key_pem):
+            raise PkiError(
+                f"{layout.root_key} is encrypted: give its password "
+                "(--key-password-env VAR, or type it when asked)"
+            )
+        key = serialization.load_pem_private_key(key_pem, password=password)
     except FileNotFoundError as exc:
         raise PkiError(
             f"no CA in {layout.root} ({exc.filename} is missing); run init first"
         ) from exc
     except (OSError, ValueError, TypeError) as exc:
-        raise PkiError(f"cannot load the root CA from {layout.root}: {exc}") from exc
+        hint = " (is the password right?)" if password is not None else ""
+        raise PkiError(f"cannot load the root CA from {layout.root}: {exc}{hint}") from exc
     if not isinstance(key, PrivateKey) or key.public_key() != cert.public_key():
         raise PkiError(f"{layout.root_key} is not the private key of {layout.root_cert}")
     return cert, key
+
+
+def is_encrypted_key(pem: bytes) -> bool:
+    """True when ``pem`` is an encrypted private key (PKCS#8, or legacy PEM encryption)."""
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in pem or b"Proc-Type: 4,ENCRYPTED" in pem
 
 
 def load_registry(layout: PkiLayout) -> Registry:

@@ -11,6 +11,7 @@ run from the root of a checkout (ignored by git). Private keys are written
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -24,11 +25,13 @@ from hub.authorities import AUTHORITY_NAMES, PARTIES
 from hub.clock import SystemClock
 from hub.identifiers import AuthorityCode
 from hub.pki.certificates import DEFAULT_TLS_HOST
+from hub.pki.csr import public_key_of_csr
 from hub.pki.errors import PkiError
 from hub.pki.issuing import (
     CRL_VALIDITY,
     REVOCATION_REASONS,
     init_pki,
+    is_encrypted_key,
     load_registry,
     reissue,
     revoke,
@@ -91,6 +94,12 @@ _RSA_BITS = click.option(
     type=int,
     help="RSA key size with --key-type rsa; below the profile's min_rsa_bits is refused."
     "  [default: each profile's rsa_bits]",
+)
+_KEY_PASSWORD = click.option(
+    "--key-password-env",
+    metavar="VAR",
+    help="Environment variable holding the root key's password; without it an encrypted "
+    "key's password is asked for.",
 )
 _NEXT_UPDATE = click.option(
     "--next-update-days",
@@ -194,6 +203,13 @@ def init_command(
     type=click.Path(file_okay=False, path_type=Path),
     help="Write <kind>.pem and <kind>.key here instead of replacing the party's files.",
 )
+@click.option(
+    "--csr",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="Certify the key of this PKCS#10 request (PEM or DER) instead of making one: "
+    "the party's private key never leaves it. Only <kind>.pem is written.",
+)
+@_KEY_PASSWORD
 def issue_command(
     directory: Path,
     authority: str,
@@ -206,6 +222,8 @@ def issue_command(
     key_type: str,
     rsa_bits: int | None,
     out_dir: Path | None,
+    csr: Path | None,
+    key_password_env: str | None,
 ) -> None:
     """Issue a party a new certificate with a fresh key (rotation, or a test certificate).
 
@@ -220,6 +238,7 @@ def issue_command(
     layout = PkiLayout(directory)
     purpose: Purpose = "tls" if kind == "tls" else "signing"
     with _refusals():
+        public_key = None if csr is None else public_key_of_csr(csr.read_bytes(), source=str(csr))
         record = reissue(
             layout,
             party=authority,
@@ -233,6 +252,8 @@ def issue_command(
             key_type="rsa" if key_type == "rsa" else "ec",
             rsa_bits=rsa_bits,
             out_dir=out_dir,
+            public_key=public_key,
+            password=_root_password(layout, key_password_env),
         )
         previous = [
             r
@@ -245,7 +266,10 @@ def issue_command(
         f"Issued {kind} certificate {record.serial_hex} for {code} ({AUTHORITY_NAMES[code]})"
     )
     click.echo(f"  valid     {record.not_before.isoformat()} to {record.not_after.isoformat()}")
-    click.echo(f"  files     {base}.pem, {base}.key (0600)")
+    if csr is None:
+        click.echo(f"  files     {base}.pem, {base}.key (0600)")
+    else:
+        click.echo(f"  files     {base}.pem (the key stays with the holder of {csr.name})")
     if previous and out_dir is None:
         click.echo(
             f"The previous certificate {previous[-1].serial_hex} stays valid until revoked: "
@@ -264,7 +288,10 @@ def issue_command(
     help="RFC 5280 reason code.",
 )
 @_NEXT_UPDATE
-def revoke_command(directory: Path, serial: str, reason: str, next_update_days: int) -> None:
+@_KEY_PASSWORD
+def revoke_command(
+    directory: Path, serial: str, reason: str, next_update_days: int, key_password_env: str | None
+) -> None:
     """Revoke the certificate with hex SERIAL (see `show`) and write a new CRL."""
     layout = PkiLayout(directory)
     with _refusals():
@@ -274,6 +301,7 @@ def revoke_command(directory: Path, serial: str, reason: str, next_update_days: 
             now=SystemClock().now(),
             reason=reason,
             next_update=timedelta(days=next_update_days),
+            password=_root_password(layout, key_password_env),
         )
         record = load_registry(layout).find(parse_serial(serial))
     what = f"{record.kind} certificate of {record.authority}" if record else "certificate"
@@ -284,12 +312,16 @@ def revoke_command(directory: Path, serial: str, reason: str, next_update_days: 
 @group.command(name="crl")
 @_DIR
 @_NEXT_UPDATE
-def crl_command(directory: Path, next_update_days: int) -> None:
+@_KEY_PASSWORD
+def crl_command(directory: Path, next_update_days: int, key_password_env: str | None) -> None:
     """Write a fresh CRL with the next CRL number; do this before the current one's nextUpdate."""
     layout = PkiLayout(directory)
     with _refusals():
         crl = write_crl(
-            layout, now=SystemClock().now(), next_update=timedelta(days=next_update_days)
+            layout,
+            now=SystemClock().now(),
+            next_update=timedelta(days=next_update_days),
+            password=_root_password(layout, key_password_env),
         )
     _describe_crl(layout, crl)
 
@@ -321,10 +353,26 @@ def show_command(directory: Path) -> None:
 def _describe_crl(layout: PkiLayout, crl: x509.CertificateRevocationList) -> None:
     number = crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     serials = ", ".join(f"{entry.serial_number:x}" for entry in crl) or "none"
-    click.echo(f"Wrote CRL number {number} to {layout.crl}")
+    click.echo(f"Wrote CRL number {number} to {layout.crl} (kept as {layout.numbered_crl(number)})")
     click.echo(f"  revoked      {serials}")
     click.echo(f"  thisUpdate   {crl.last_update_utc.isoformat()}")
     click.echo(f"  nextUpdate   {crl.next_update_utc.isoformat() if crl.next_update_utc else '-'}")
+
+
+def _root_password(layout: PkiLayout, env: str | None) -> bytes | None:
+    """The root key's password: from the variable ``env``, else asked for if the key needs one."""
+    if env is not None:
+        value = os.environ.get(env)
+        if value is None:
+            raise click.UsageError(f"--key-password-env {env}: that variable is not set")
+        return value.encode()
+    try:
+        pem = layout.root_key.read_bytes()
+    except OSError:
+        return None  # load_ca names the missing or unreadable file
+    if not is_encrypted_key(pem):
+        return None
+    return str(click.prompt(f"Password of {layout.root_key}", hide_input=True)).encode()
 
 
 @contextmanager

@@ -9,7 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
+from cryptography.x509.oid import NameOID
 
 from hub.errors import CertificateExpired, CertificateRevoked
 from hub.pki.issuing import load_registry
@@ -226,3 +229,121 @@ def test_without_dir_outside_a_checkout_the_directory_must_be_given(
 def test_the_help_names_the_default_directory_and_the_profiles() -> None:
     assert "certs/dev in a checkout" in _ok("init", "--help")
     assert "certs/profiles/" in _ok("--help")
+
+
+# ------------------------------------------------------------- CSR, encrypted keys
+
+
+def _csr(key: PrivateKeyTypes, path: Path) -> Path:
+    request = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "asks for anything")]))
+        .sign(key, None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256())  # type: ignore[arg-type]
+    )
+    path.write_bytes(request.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_issue_from_a_csr_certifies_the_key_it_never_sees(
+    fresh_pki: PkiLayout, tmp_path: Path
+) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    csr = _csr(key, tmp_path / "lambeth.csr")
+    out = tmp_path / "out"
+    output = _ok(
+        "issue", "--dir", str(fresh_pki.root), "--authority", LAMBETH, "--kind", "signing",
+        "--csr", str(csr), "--out", str(out),
+    )  # fmt: skip
+    assert "the key stays with the holder of lambeth.csr" in output
+    cert = _cert(out / "signing.pem")
+    assert cert.public_key() == key.public_key()
+    assert not (out / "signing.key").exists()
+    # The profile, not the request, decides the subject.
+    assert "asks for anything" not in cert.subject.rfc4514_string()
+    trust = TrustStore.from_files(fresh_pki.root_cert, fresh_pki.crl)
+    assert trust.validate_chain(cert, at=now(), now=now()).authority == LAMBETH
+
+
+def test_a_csr_whose_signature_does_not_verify_is_refused(
+    fresh_pki: PkiLayout, tmp_path: Path
+) -> None:
+    csr = _csr(ec.generate_private_key(ec.SECP256R1()), tmp_path / "forged.csr")
+    der = bytearray(
+        x509.load_pem_x509_csr(csr.read_bytes()).public_bytes(serialization.Encoding.DER)
+    )
+    der[-5] ^= 0x01  # inside the signature
+    csr.write_bytes(bytes(der))
+    output = _refused(
+        "issue", "--dir", str(fresh_pki.root), "--authority", LAMBETH, "--kind", "signing",
+        "--csr", str(csr), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert "does not verify with the key it carries: whoever made it does not hold" in output
+    assert not (tmp_path / "out" / "signing.pem").exists()
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        (
+            rsa.generate_private_key(public_exponent=65537, key_size=1024),  # noqa: S505 (refused)
+            "an RSA key of 1024 bits; at least 2048",
+        ),
+        (ed25519.Ed25519PrivateKey.generate(), "ECDSA or RSA keys only"),
+    ],
+    ids=["rsa-1024", "ed25519"],
+)
+def test_a_csr_for_a_key_the_profile_refuses_is_refused(
+    fresh_pki: PkiLayout, tmp_path: Path, key: PrivateKeyTypes, message: str
+) -> None:
+    csr = _csr(key, tmp_path / "weak.csr")
+    output = _refused(
+        "issue", "--dir", str(fresh_pki.root), "--authority", LAMBETH, "--kind", "signing",
+        "--csr", str(csr), "--out", str(tmp_path / "out"),
+    )  # fmt: skip
+    assert message in output
+
+
+def _encrypt_root_key(pki: PkiLayout, password: bytes) -> None:
+    key = serialization.load_pem_private_key(pki.root_key.read_bytes(), password=None)
+    pki.root_key.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(password),
+        )
+    )
+
+
+def test_an_encrypted_root_key_is_read_with_its_password(fresh_pki: PkiLayout) -> None:
+    _encrypt_root_key(fresh_pki, b"correct horse")
+    directory = str(fresh_pki.root)
+    runner = CliRunner()
+    by_env = runner.invoke(
+        main,
+        ["pki", "crl", "--dir", directory, "--key-password-env", "IRT_ROOT_PASSWORD"],
+        env={"IRT_ROOT_PASSWORD": "correct horse"},
+    )
+    assert by_env.exit_code == 0, by_env.output
+    assert "Wrote CRL number 2" in by_env.output
+    asked = runner.invoke(main, ["pki", "crl", "--dir", directory], input="correct horse\n")
+    assert asked.exit_code == 0, asked.output
+    assert "Password of" in asked.output
+    assert "Wrote CRL number 3" in asked.output
+
+
+def test_a_wrong_or_missing_password_is_refused_plainly(fresh_pki: PkiLayout) -> None:
+    _encrypt_root_key(fresh_pki, b"correct horse")
+    directory = str(fresh_pki.root)
+    wrong = CliRunner().invoke(
+        main,
+        ["pki", "crl", "--dir", directory, "--key-password-env", "IRT_ROOT_PASSWORD"],
+        env={"IRT_ROOT_PASSWORD": "battery staple"},
+    )
+    assert wrong.exit_code == 1
+    assert "is the password right?" in wrong.output
+    unset = CliRunner().invoke(
+        main, ["pki", "crl", "--dir", directory, "--key-password-env", "IRT_NOT_SET_ANYWHERE"]
+    )
+    assert unset.exit_code == 2
+    assert "--key-password-env IRT_NOT_SET_ANYWHERE: that variable is not set" in unset.output
+    assert "Traceback" not in wrong.output + unset.output
