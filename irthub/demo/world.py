@@ -41,8 +41,8 @@ from hub.pki.issuing import init_pki
 from hub.pki.layout import PkiLayout
 from hub.policy.engine import protocol_files
 from hub.policy.sign import SHIPPED_PROTOCOLS, sign_folder
-from hub.serve import KEEPALIVE_SECONDS
-from hub.transport.tls import TlsFiles, server_context
+from hub.serve import KEEPALIVE_SECONDS, server_tls_for
+from hub.transport.tls import TlsFiles
 from irthub.demo.scenario import PLANTED
 
 __all__ = ["DemoOptions", "DemoWorld", "prepare"]
@@ -223,7 +223,7 @@ class DemoWorld:
         runner = web.AppRunner(app, access_log=None, keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
         self._runners.append(runner)
-        context = server_context(tls)
+        context = server_tls_for(app, tls)
         site = (
             web.SockSite(runner, sock, ssl_context=context)
             if sock is not None

@@ -30,8 +30,10 @@ def umask() -> Iterator[None]:
 
 
 def test_init_writes_every_file_of_the_layout(dev_pki: PkiLayout) -> None:
-    expected = {"root-ca.pem", "root-ca.key", "crl.pem", "serials.json", *PARTIES}
+    expected = {"root-ca.pem", "root-ca.key", "crl.pem", "crl", "serials.json", *PARTIES}
     assert {p.name for p in dev_pki.root.iterdir()} == expected
+    assert [p.name for p in dev_pki.crl_history.iterdir()] == ["1.pem"]
+    assert dev_pki.numbered_crl(1).read_bytes() == dev_pki.crl.read_bytes()
     for code in PARTIES:
         files = {p.name for p in dev_pki.party_dir(code).iterdir()}
         assert files == {"signing.pem", "signing.key", "tls.pem", "tls.key"}, code
