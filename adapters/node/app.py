@@ -171,7 +171,9 @@ def build_node_app(
         retryable=NODE_RETRYABLE,
     )
     app[ENDPOINT_KEY] = endpoint
-    watch_revocation(app, trust, config=config, metrics=messenger.metrics)
+    watch_revocation(
+        app, trust, config=config, metrics=messenger.metrics, certificate=signer.certificate
+    )
     attach_health(
         app,
         config=config,

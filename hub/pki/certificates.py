@@ -230,6 +230,19 @@ def _builder(
     if profile.subject_key_identifier:
         ski = x509.SubjectKeyIdentifier.from_public_key(public_key)
         builder = builder.add_extension(ski, critical=False)
+    if profile.crl_distribution_points:
+        points = x509.CRLDistributionPoints(
+            [
+                x509.DistributionPoint(
+                    full_name=[x509.UniformResourceIdentifier(uri)],
+                    relative_name=None,
+                    reasons=None,
+                    crl_issuer=None,
+                )
+                for uri in profile.crl_distribution_points
+            ]
+        )
+        builder = builder.add_extension(points, critical=False)
     return builder
 
 

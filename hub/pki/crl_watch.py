@@ -9,8 +9,9 @@ A ``CrlWatcher`` offers each new CRL it finds to the party's ``TrustStore``
   with the same bytes changes nothing;
 - ``wake()`` looks at once; ``irthub hub run`` and ``node run`` call it on
   SIGHUP;
-- ``fetch``, when given (a node), gets the CRL the hub serves at its CRL
-  distribution point (``CRL_PATH``) at every interval.
+- ``fetch``, when given (a node), gets the CRL the hub serves at the CRL
+  distribution point its certificates name (``distribution_path``, by
+  default ``CRL_PATH``) at every interval.
 
 A CRL is put in force only when it parses, is signed by a pinned root, has a
 nextUpdate and a number not lower than the CRL in force
@@ -29,6 +30,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Final, Protocol
+from urllib.parse import urlsplit
 
 from aiohttp import web
 from cryptography import x509
@@ -36,18 +38,47 @@ from cryptography.hazmat.primitives import serialization
 
 from hub.errors import IrtError
 from hub.metrics import Metrics
+from hub.pki.profile_model import CRL_DISTRIBUTION_PATH
 from hub.pki.trust import TrustStore, crl_number
 
-__all__ = ["CRL_PATH", "CRL_WATCH_KEY", "MAX_CRL_BYTES", "CrlWatcher", "Fetch", "TlsReload"]
+__all__ = [
+    "CRL_PATH",
+    "CRL_WATCH_KEY",
+    "MAX_CRL_BYTES",
+    "CrlWatcher",
+    "Fetch",
+    "TlsReload",
+    "distribution_path",
+]
 
-CRL_PATH: Final = "/v1/pki/crl"
-"""Where the hub serves the CRL in force (DER, ``application/pkix-crl``)."""
+CRL_PATH: Final = CRL_DISTRIBUTION_PATH
+"""Where the hub serves the CRL in force (DER, ``application/pkix-crl``); party
+certificates name it as their CRL distribution point (``certs/profiles``)."""
 
 MAX_CRL_BYTES: Final = 4 * 1024 * 1024
 """A CRL larger than this is refused unread: thousands of revocations of the
 London PKI's ~70 certificates fit in a few kilobytes."""
 
 _LOG = logging.getLogger(__name__)
+
+
+def distribution_path(cert: x509.Certificate) -> str:
+    """The path of the CRL distribution point ``cert`` names, or ``CRL_PATH`` if it names none.
+
+    Only the path is taken: a node fetches from the hub it is configured with
+    (and trusts over mutual TLS), never from a host a certificate names.
+    """
+    try:
+        points = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    except x509.ExtensionNotFound:
+        return CRL_PATH
+    for point in points:
+        for name in point.full_name or ():
+            if isinstance(name, x509.UniformResourceIdentifier):
+                parts = urlsplit(name.value)
+                if parts.scheme == "https" and parts.path.startswith("/"):
+                    return parts.path
+    return CRL_PATH
 
 
 class TlsReload(Protocol):

@@ -11,6 +11,7 @@ The one parser for profile files. Each file is one kind of certificate
     [extended_key_usage]   critical, usages            (party certificates only)
     [subject_alt_name]     critical, uri, dns, extra_dns, ip   (party certificates only)
     [key_identifiers]      subject, authority
+    [crl_distribution_points]  uri: https URLs of the hub's /v1/pki/crl (party only, optional)
 
 Everything is checked here, once: unknown keys, types, names outside the
 vocabularies of ``hub.pki.profile_model``, and the rules the trust store
@@ -34,10 +35,12 @@ from importlib.resources.abc import Traversable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from types import MappingProxyType
 from typing import Final, NoReturn
+from urllib.parse import urlsplit
 
 from hub.identifiers import AUTHORITY_URN_PREFIX
 from hub.pki.errors import ProfileInvalid
 from hub.pki.profile_model import (
+    CRL_DISTRIBUTION_PATH,
     CURVES,
     EXTENDED_KEY_USAGES,
     KEY_USAGES,
@@ -134,7 +137,7 @@ def load_profile(path: Traversable, kind: Kind) -> CertificateProfile:
     top = _Table(source, "", data)
     top.only(
         "subject", "key", "validity", "basic_constraints", "key_usage",
-        "extended_key_usage", "subject_alt_name", "key_identifiers",
+        "extended_key_usage", "subject_alt_name", "key_identifiers", "crl_distribution_points",
     )  # fmt: skip
     party = kind != "root"
     identifiers = top.table("key_identifiers")
@@ -151,6 +154,7 @@ def load_profile(path: Traversable, kind: Kind) -> CertificateProfile:
         subject_alt_name=_subject_alt_name(top, kind),
         subject_key_identifier=identifiers.boolean("subject"),
         authority_key_identifier=identifiers.boolean("authority"),
+        crl_distribution_points=_distribution_points(top, party=party),
     )
     try:
         profile.subject_name(_SAMPLE_FIELDS)
@@ -335,6 +339,25 @@ def _extended_key_usage(top: _Table, *, party: bool) -> ExtendedKeyUsageRule | N
     if not usages:
         table.fail("usages", "is empty; receivers tell signing and TLS certificates apart by it")
     return ExtendedKeyUsageRule(critical=table.boolean("critical"), usages=usages)
+
+
+def _distribution_points(top: _Table, *, party: bool) -> tuple[str, ...]:
+    if not top.has("crl_distribution_points"):
+        return ()
+    table = top.table("crl_distribution_points")
+    if not party:
+        top.fail("crl_distribution_points", "the root CA is not covered by its own CRL")
+    table.only("uri")
+    uris = table.strings("uri")
+    for index, uri in enumerate(uris):
+        parts = urlsplit(uri)
+        if parts.scheme != "https" or not parts.hostname or parts.path != CRL_DISTRIBUTION_PATH:
+            table.fail(
+                f"uri[{index}]",
+                f"{uri!r} is not an https URL of the hub's {CRL_DISTRIBUTION_PATH}, where the "
+                "hub serves the CRL in force (SPEC §4.2)",
+            )
+    return uris
 
 
 def _subject_alt_name(top: _Table, kind: Kind) -> AltNameRule | None:

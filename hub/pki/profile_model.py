@@ -33,6 +33,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from hub.pki.errors import PkiError
 
 __all__ = [
+    "CRL_DISTRIBUTION_PATH",
     "CURVES",
     "DOCUMENT_SIGNING",
     "EXTENDED_KEY_USAGES",
@@ -111,6 +112,9 @@ CURVES: Final[Mapping[str, type[ec.EllipticCurve]]] = MappingProxyType(
     {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1}
 )
 """SPEC §3: the only curves a London certificate may use."""
+
+CRL_DISTRIBUTION_PATH: Final = "/v1/pki/crl"
+"""The path of the hub's CRL distribution point (SPEC §4.2), the only one a profile may name."""
 
 TEMPLATE_FIELDS: Final[Mapping[Kind, frozenset[str]]] = MappingProxyType(
     {
@@ -306,6 +310,9 @@ class CertificateProfile:
     """Whether the certificate carries a subjectKeyIdentifier (RFC 5280 §4.2.1.2)."""
     authority_key_identifier: bool
     """Whether it carries its issuer's key identifier (RFC 5280 §4.2.1.1)."""
+    crl_distribution_points: tuple[str, ...] = ()
+    """Where the root's CRL is served (RFC 5280 §4.2.1.13), ``https`` URLs of
+    the hub's ``/v1/pki/crl``; empty: the certificate carries none."""
 
     @property
     def file_name(self) -> str:
@@ -331,6 +338,7 @@ class CertificateProfile:
             ExtensionOID.SUBJECT_ALTERNATIVE_NAME: self.subject_alt_name is not None,
             ExtensionOID.SUBJECT_KEY_IDENTIFIER: self.subject_key_identifier,
             ExtensionOID.AUTHORITY_KEY_IDENTIFIER: self.authority_key_identifier,
+            ExtensionOID.CRL_DISTRIBUTION_POINTS: bool(self.crl_distribution_points),
         }
         return frozenset(oid for oid, is_present in present.items() if is_present)
 

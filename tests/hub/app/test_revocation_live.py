@@ -19,13 +19,14 @@ import pytest
 import pytest_asyncio
 from cryptography import x509
 
+from adapters.node.revocation import HubCrl
 from hub.app.health import HEALTH_KEY
 from hub.errors import IrtError
 from hub.identifiers import AuthorityCode
-from hub.pki.crl_watch import CRL_PATH, CRL_WATCH_KEY, CrlWatcher
+from hub.pki.crl_watch import CRL_PATH, CRL_WATCH_KEY, CrlWatcher, distribution_path
 from hub.pki.issuing import revoke, write_crl
 from hub.pki.layout import PkiLayout
-from hub.pki.trust import crl_number
+from hub.pki.trust import TrustStore, crl_number
 from hub.referral.settings import ReferralSettings
 from hub.services.search import ServiceQuery
 from hub.transport.tls import client_context
@@ -58,6 +59,16 @@ async def world(
     await running.publish_catalogues()
     yield running
     await running.stop()
+
+
+@pytest.fixture(scope="module")
+def first_crl(world: ReferralWorld) -> bytes:
+    """The CRL the world started with, before any test revoked anything."""
+    return world.pki.numbered_crl(1).read_bytes()
+
+
+def _cert(path: Path) -> x509.Certificate:
+    return x509.load_pem_x509_certificate(path.read_bytes())
 
 
 def _hub_port(world: ReferralWorld) -> int:
@@ -140,6 +151,24 @@ def _in_force(watcher: CrlWatcher, number: int | None) -> bool:
 def _number(watcher: CrlWatcher) -> int | None:
     crl = watcher.crl
     return None if crl is None else crl_number(crl)
+
+
+async def test_a_node_fetches_a_newer_crl_from_the_hub(
+    world: ReferralWorld, first_crl: bytes
+) -> None:
+    # A node still holding the first CRL (say its file is not shared with the
+    # CA) gets the one in force from the hub's distribution point.
+    trust = TrustStore.from_pem(world.pki.root_cert.read_bytes(), first_crl)
+    certificate = _cert(world.pki.signing_cert(SOUTHWARK))
+    fetch = HubCrl(world.hub_url.removesuffix("/v1/messages") + distribution_path(certificate))
+    watcher = CrlWatcher(trust, path=None, interval=RELOAD_SECONDS, fetch=fetch)
+    connector = aiohttp.TCPConnector(ssl=client_context(tls_files(world.pki, SOUTHWARK)))
+    async with aiohttp.ClientSession(connector=connector) as fetch.session:
+        assert await watcher.check_distribution_point() is True
+    crl = trust.crl
+    assert crl is not None
+    assert crl_number(crl) == _number_of(world.pki.crl.read_bytes())
+    assert crl.get_revoked_certificate_by_serial_number(_serial(world.pki.signing_cert(CROYDON)))
 
 
 async def test_the_hub_serves_its_crl_at_the_distribution_point(world: ReferralWorld) -> None:

@@ -167,6 +167,17 @@ def test_each_crl_takes_the_next_number_and_keeps_the_revocations(fresh_pki: Pki
         write_crl(fresh_pki, now=now(), next_update=timedelta(0))
 
 
+def test_party_certificates_name_the_hubs_crl_distribution_point(dev_pki: PkiLayout) -> None:
+    for path in (dev_pki.signing_cert(LAMBETH), dev_pki.tls_cert(LAMBETH)):
+        points = _cert(path).extensions.get_extension_for_class(x509.CRLDistributionPoints)
+        assert not points.critical
+        assert [n.value for p in points.value for n in p.full_name or ()] == [
+            "https://hub.london-irt.example/v1/pki/crl"
+        ]
+    with pytest.raises(x509.ExtensionNotFound):
+        _cert(dev_pki.root_cert).extensions.get_extension_for_class(x509.CRLDistributionPoints)
+
+
 def test_every_crl_is_kept_under_its_number(fresh_pki: PkiLayout) -> None:
     first = fresh_pki.numbered_crl(1).read_bytes()
     assert first == fresh_pki.crl.read_bytes()

@@ -52,6 +52,7 @@ def test_the_party_profiles() -> None:
     assert profiles.foreign_usages("signing") == ("serverAuth", "clientAuth")
     assert profiles.foreign_usages("tls") == ("documentSigning",)
     for profile in (profiles.signing, profiles.tls):
+        assert profile.crl_distribution_points == ("https://hub.london-irt.example/v1/pki/crl",)
         assert not profile.basic_constraints.ca
         assert profile.key_usage.required == ("digitalSignature",)
         assert profile.validity.period == timedelta(days=730)
@@ -199,6 +200,22 @@ BROKEN = {
     ),
     "not-toml": (
         "signing.toml", "[key]", "[key", r"signing\.toml: not valid TOML: ",
+    ),
+    "crl-dp-over-http": (
+        "signing.toml", '"https://hub.london-irt.example/v1/pki/crl"',
+        '"http://hub.london-irt.example/v1/pki/crl"',
+        r"signing\.toml: crl_distribution_points\.uri\[0\]: 'http://hub\.london-irt\.example/"
+        r"v1/pki/crl' is not an https URL of the hub's /v1/pki/crl",
+    ),
+    "crl-dp-elsewhere": (
+        "tls.toml", '"https://hub.london-irt.example/v1/pki/crl"',
+        '"https://hub.london-irt.example/crl.pem"',
+        r"tls\.toml: crl_distribution_points\.uri\[0\]: .* is not an https URL of the hub's",
+    ),
+    "root-with-crl-dp": (
+        "root-ca.toml", "[key_identifiers]", '[crl_distribution_points]\n'
+        'uri = ["https://hub.london-irt.example/v1/pki/crl"]\n\n[key_identifiers]',
+        r"root-ca\.toml: crl_distribution_points: the root CA is not covered by its own CRL",
     ),
 }  # fmt: skip
 
