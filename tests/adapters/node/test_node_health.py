@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from adapters.node.health import HEALTH_KEY
 from hub.clock import FixedClock
 from hub.config import SigningFiles
 from hub.identifiers import HUB, AuthorityCode
+from hub.pki.crl_watch import CRL_WATCH_KEY
 from hub.pki.layout import PkiLayout
 from hub.transport.tls import TlsFiles, server_context
 
@@ -159,3 +162,28 @@ async def test_expired_certificates_and_crl_are_failing(health: Health, dev_pki:
     assert checks["tls_certificate"].startswith("failing: expired at ")
     assert checks["crl"].startswith("failing: the CRL's nextUpdate ")
     assert checks["index"] == "ok"
+
+
+async def test_a_refused_crl_fails_the_crl_check_and_the_previous_one_stays(
+    dev_pki: PkiLayout, tmp_path: Path
+) -> None:
+    crl = tmp_path / "crl.pem"
+    crl.write_bytes(dev_pki.crl.read_bytes())
+    config = _config(dev_pki, tmp_path, "https://127.0.0.1:1/v1/messages")
+    config = replace(config, tls=replace(config.tls, crl=crl))
+    imported = datetime.now(UTC) - timedelta(hours=1)
+    app = build_node_app(config, index=MemoryChildIndex([ANN], refreshed_at=imported))
+    async with TestClient(TestServer(app)) as client:
+        watcher = app[CRL_WATCH_KEY]
+        in_force = watcher.crl
+        crl.write_bytes(b"-----BEGIN X509 CRL-----\ntruncated\n")
+        os.utime(crl, ns=(0, 10**18))  # a change the next look cannot miss
+        assert watcher.check_file() is False
+        response = await client.get("/healthz")
+        body = await response.json()
+    assert response.status == 503
+    assert body["status"] == "failing"
+    assert body["checks"]["crl"].startswith(
+        "failing: a new CRL was refused, the previous one is in force: the CRL from"
+    )
+    assert watcher.crl is in_force
