@@ -11,7 +11,8 @@ A ``CrlWatcher`` offers each new CRL it finds to the party's ``TrustStore``
   SIGHUP;
 - ``fetch``, when given (a node), gets the CRL the hub serves at the CRL
   distribution point its certificates name (``distribution_path``, by
-  default ``CRL_PATH``) at every interval.
+  default ``CRL_PATH``) at every interval; one numbered no higher than the
+  CRL in force is no news (the hub may lag behind the party's own file).
 
 A CRL is put in force only when it parses, is signed by a pinned root, has a
 nextUpdate and a number not lower than the CRL in force
@@ -176,10 +177,9 @@ class CrlWatcher:
             _LOG.warning("cannot fetch the CRL from the hub: %s", exc)
             return False
         current = self._trust.crl
-        if current is not None and data in (
-            current.public_bytes(serialization.Encoding.DER),
-            current.public_bytes(serialization.Encoding.PEM),
-        ):
+        if current is not None and not _newer(data, current):
+            # The hub may lag behind a CRL this party already read from its
+            # file: an older or the same CRL from there is no news, not an attack.
             return False
         return self.offer(data, source="the hub's CRL distribution point")
 
@@ -191,11 +191,7 @@ class CrlWatcher:
         if len(data) > MAX_CRL_BYTES:
             return self._refuse(f"the CRL from {source} is larger than {MAX_CRL_BYTES} bytes")
         try:
-            crl = (
-                x509.load_pem_x509_crl(data)
-                if data.lstrip().startswith(b"-----")
-                else x509.load_der_x509_crl(data)
-            )
+            crl = _parse(data)
         except ValueError as exc:
             return self._refuse(f"the CRL from {source} cannot be read: {exc}")
         try:
@@ -246,6 +242,27 @@ class CrlWatcher:
         if crl.next_update_utc is not None:
             self._metrics.crl_next_update.set(crl.next_update_utc.timestamp())
         self._metrics.crl_number.set(crl_number(crl) or 0)
+
+
+def _newer(data: bytes, current: x509.CertificateRevocationList) -> bool:
+    """False when ``data`` is a readable CRL numbered no higher than ``current``."""
+    if data in (
+        current.public_bytes(serialization.Encoding.DER),
+        current.public_bytes(serialization.Encoding.PEM),
+    ):
+        return False
+    try:
+        crl = _parse(data)
+    except ValueError:
+        return True  # offered, so that the unreadable CRL raises the alarm
+    new, old = crl_number(crl), crl_number(current)
+    return new is None or old is None or new > old
+
+
+def _parse(data: bytes) -> x509.CertificateRevocationList:
+    if data.lstrip().startswith(b"-----"):
+        return x509.load_pem_x509_crl(data)
+    return x509.load_der_x509_crl(data)
 
 
 def _stamp(path: Path | None) -> tuple[int, int] | None:

@@ -145,6 +145,32 @@ async def test_a_crl_fetched_from_the_distribution_point_is_put_in_force(
     assert crl_number(trust.crl) == crl_number(crl)  # type: ignore[arg-type]
 
 
+async def test_an_older_crl_from_the_distribution_point_is_no_news(fresh_pki: PkiLayout) -> None:
+    older = fresh_pki.crl.read_bytes()
+
+    async def fetch() -> bytes:
+        return older
+
+    trust, watcher, _, _ = _watcher(fresh_pki, fetch=fetch)
+    write_crl(fresh_pki, now=datetime.now(UTC))
+    _touch_later(fresh_pki)
+    assert watcher.check_file() is True  # number 2 from the file
+    assert await watcher.check_distribution_point() is False  # the hub still serves 1
+    assert _alarm(watcher) is None
+    assert crl_number(trust.crl) == 2  # type: ignore[arg-type]
+
+
+async def test_a_newer_but_forged_crl_from_the_distribution_point_alarms(
+    fresh_pki: PkiLayout,
+) -> None:
+    async def fetch() -> bytes:
+        return b"garbage, not a CRL"
+
+    _, watcher, _, _ = _watcher(fresh_pki, fetch=fetch)
+    assert await watcher.check_distribution_point() is False
+    assert "the CRL from the hub's CRL distribution point cannot be read" in (_alarm(watcher) or "")
+
+
 async def test_an_unreachable_distribution_point_is_not_an_alarm(fresh_pki: PkiLayout) -> None:
     async def fetch() -> bytes:
         raise RecipientUnavailable("hub down")
