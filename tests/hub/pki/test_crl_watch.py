@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
@@ -178,3 +180,21 @@ async def test_an_unreachable_distribution_point_is_not_an_alarm(fresh_pki: PkiL
     _, watcher, _, _ = _watcher(fresh_pki, fetch=fetch)
     assert await watcher.check_distribution_point() is False
     assert watcher.alarm is None
+
+
+async def test_wake_looks_at_once_rather_than_at_the_next_interval(fresh_pki: PkiLayout) -> None:
+    # What SIGHUP does in ``irthub hub run`` and ``node run`` (hub.serve).
+    trust = TrustStore.from_files(fresh_pki.root_cert, fresh_pki.crl)
+    watcher = CrlWatcher(trust, path=fresh_pki.crl, interval=3600.0)
+    running = watcher.cleanup_ctx(web.Application())
+    await anext(running)
+    revoke(fresh_pki, _serial(fresh_pki), now=datetime.now(UTC))
+    _touch_later(fresh_pki)
+    watcher.wake()
+    for _ in range(100):
+        if crl_number(trust.crl) == 2:  # type: ignore[arg-type]
+            break
+        await asyncio.sleep(0.02)
+    assert crl_number(trust.crl) == 2  # type: ignore[arg-type]
+    with pytest.raises(StopAsyncIteration):
+        await anext(running)
