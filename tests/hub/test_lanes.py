@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from concurrent.futures import Future
 
 import pytest
 
 from hub.lanes import Lane, LanePool
 
 
+def _hold(started: threading.Event, release: threading.Event) -> None:
+    """Keep the pool's one thread busy until released."""
+    started.set()
+    release.wait()
+
+
 def test_a_free_thread_takes_the_most_urgent_lane_first_then_arrival_order() -> None:
     pool = LanePool(1)
     started, release = threading.Event(), threading.Event()
     order: list[str] = []
-    blocker = pool.submit(lambda: (started.set(), release.wait()))
+    blocker = pool.submit(_hold, started, release)
     assert started.wait(5)
-    futures = [
+    futures: list[Future[None]] = [
         pool.submit_in(Lane.WORK, order.append, "forward 1"),
         pool.submit_in(Lane.WORK, order.append, "forward 2"),
         pool.submit_in(Lane.INTAKE, order.append, "query"),
@@ -34,7 +41,7 @@ def test_results_errors_and_cancelled_jobs() -> None:
     pool = LanePool(1)
     started, release = threading.Event(), threading.Event()
     ran: list[str] = []
-    pool.submit(lambda: (started.set(), release.wait()))
+    pool.submit(_hold, started, release)
     assert started.wait(5)
     skipped = pool.submit(ran.append, "cancelled before it ran")
     assert skipped.cancel()
