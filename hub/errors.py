@@ -28,11 +28,14 @@ caught, with ``raise ... from exc``. The HTTP layer and the CLI turn any
     ├── Busy                            busy                   503 (+ Retry-After)
     │   └── RequesterBusy               busy                   429 (+ Retry-After)
     └── InternalError                   internal-error         500
+        └── NotReady                    internal-error         500 (reason told as is)
 
 ``InternalError`` is reserved for faults of our own (a database that is down,
 a key that cannot be read); bad input must never produce it. Its reason
-names our internals, so only ``public_reason`` of it is ever sent to another
-party (``for_peer``); the full reason goes to the operator's log.
+names our internals, so another party is told only ``INTERNAL_REASON``
+(``for_peer``) and the full reason goes to the operator's log. ``NotReady``
+is the exception: a fault of ours whose reason is written for the party
+that asked (a node whose children's index is empty or stale says so).
 
 ``Busy`` is admission control (SPEC §5): the receiver runs as much of this
 work as it admits, overall (503) or for the sender's authority (429), and
@@ -58,6 +61,7 @@ __all__ = [
     "InternalError",
     "IrtError",
     "MalformedXml",
+    "NotReady",
     "PolicyDenied",
     "RecipientUnavailable",
     "RequesterBusy",
@@ -79,6 +83,8 @@ class IrtError(Exception):
 
     code: ClassVar[str] = "internal-error"
     http_status: ClassVar[int] = 500
+    told_as_is: ClassVar[bool] = True
+    """Whether ``reason`` may be sent to another party as it stands (``for_peer``)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -225,6 +231,13 @@ class InternalError(IrtError):
 
     code = "internal-error"
     http_status = 500
+    told_as_is = False
+
+
+class NotReady(InternalError):
+    """We cannot answer rightly now, for a reason written for the party that asked."""
+
+    told_as_is = True
 
 
 INTERNAL_REASON: Final = "the receiver failed; nothing was acknowledged; try again"
@@ -234,8 +247,9 @@ files, hosts or libraries of the receiver and stays in the receiver's log."""
 
 def for_peer(error: IrtError) -> IrtError:
     """``error`` as it may be told to another party: an ``InternalError`` says only
-    ``INTERNAL_REASON``; every other error names the sender's problem already."""
-    if isinstance(error, InternalError) and error.reason != INTERNAL_REASON:
+    ``INTERNAL_REASON`` (but ``NotReady``); every other error names the
+    sender's problem already."""
+    if not error.told_as_is and error.reason != INTERNAL_REASON:
         return InternalError(INTERNAL_REASON)
     return error
 

@@ -18,6 +18,7 @@ from lxml import etree
 
 from hub.clock import SystemClock
 from hub.envelope import Recipient
+from hub.errors import INTERNAL_REASON, Busy, InternalError, NotReady, for_peer
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.layout import PkiLayout
 from tests.support.knownto_world import KnownToHub, PlayedNodes, knownto_hub
@@ -69,6 +70,16 @@ def test_the_scan_finds_internals(reason: str) -> None:
 )
 def test_the_scan_passes_honest_reasons(reason: str) -> None:
     assert leaks(reason) == []
+
+
+def test_an_internal_error_is_told_without_its_reason_unless_written_for_the_asker() -> None:
+    told = for_peer(InternalError("cannot append to /srv/irt/log.sqlite: disk I/O error"))
+    assert (told.code, told.reason) == ("internal-error", INTERNAL_REASON)
+    not_ready = NotReady("the children's index is empty")
+    assert for_peer(not_ready) is not_ready
+    busy = Busy("the hub is running all it admits", retry_after=2.3)
+    assert for_peer(busy) is busy
+    assert busy.retry_after == 3  # whole seconds, never early
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
