@@ -73,9 +73,8 @@ class Limits:
     connections_per_node: int = 8
     """Concurrent connections the hub opens to any one node during fan-out."""
     verify_threads: int = 4
-    """Worker threads that sign and verify off the event loop. Answers that are
-    due are signed first, arriving messages verified next, fan-out work last
-    (``hub.lanes``)."""
+    """Worker threads that sign and verify off the event loop; an answer that is
+    due is signed ahead of all other work (``hub.lanes``)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.query_deadline_seconds <= MAX_QUERY_DEADLINE_SECONDS:

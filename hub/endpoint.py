@@ -8,9 +8,8 @@ envelope with its SPEC §5 code and HTTP status, in one middleware; bad input
 never yields a 5xx, an ``InternalError`` is told to the sender without its
 internals, and ``busy`` carries ``Retry-After``. Signing and verification
 run in the thread pool so one heavy message does not stall the event loop;
-with a ``LanePool`` an answer that is due is signed first, then arriving
-messages are verified, and only then does the handlers' work (a fan-out's
-forwards and answers) get a thread.
+with a ``LanePool`` an answer that is due is signed ahead of all other
+work (a fan-out's forwards and answers, arriving messages).
 """
 
 from __future__ import annotations
@@ -40,7 +39,6 @@ from hub.errors import (
     for_peer,
 )
 from hub.identifiers import HUB, AuthorityCode, MessageId
-from hub.lanes import Lane
 from hub.messenger import Messenger
 from hub.metrics import CONTENT_TYPE_LATEST
 from hub.replay.guard import Sighting
@@ -124,8 +122,8 @@ class MessageEndpoint:
         tls_authority = peer_authority(ssl_object)
         request[_PEER] = tls_authority
         raw = await self._read_body(request)
-        message = await messenger.run_in(
-            Lane.INTAKE, messenger.verifier.verify_envelope, raw, tls_authority=tls_authority
+        message = await messenger.run(
+            messenger.verifier.verify_envelope, raw, tls_authority=tls_authority
         )
         request[_MESSAGE_CLASS] = message.header.message_class
         request[_CORRELATION] = message.header.message_id

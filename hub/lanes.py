@@ -2,11 +2,16 @@
 
 Signing and verification run off the event loop in a thread pool. In a plain
 ``ThreadPoolExecutor`` every job waits its turn in one FIFO queue, so the
-hundreds of forwards and answers of a London-wide fan-out would queue ahead
-of an incoming query's verification and of a result that is due. Here each
-job has a ``Lane``, and a free thread takes the oldest job of the most urgent
-lane; a job already running is never interrupted, so an urgent one waits at
-most for a thread to finish its current job (milliseconds).
+hundreds of forwards and answers of London-wide fan-outs would queue ahead
+of a result that is due. Here each job has a ``Lane``, and a free thread
+takes the oldest job of the most urgent lane; a job already running is never
+interrupted, so an urgent one waits at most for a thread to finish its
+current job (milliseconds).
+
+Arriving messages are verified in ``Lane.WORK``, in turn with the fan-outs'
+work, not ahead of it: a flood of queries the hub will only refuse must not
+starve the fan-outs it admitted, and admitted work is bounded (``[fanout]
+max_in_flight``), so an arriving query waits behind a bounded queue.
 """
 
 from __future__ import annotations
@@ -31,10 +36,9 @@ class Lane(enum.IntEnum):
 
     ANSWER = 0
     """Signing an answer or an error that a party is waiting for now."""
-    INTAKE = 1
-    """Verifying a message as it arrives: its sender waits for an answer."""
-    WORK = 2
-    """Handlers' work: a fan-out's forwards and answers, storage."""
+    WORK = 1
+    """Everything else: verifying arriving messages, a fan-out's forwards and
+    answers, storage."""
 
 
 @dataclass(order=True)

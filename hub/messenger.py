@@ -11,9 +11,8 @@ The log is reached through ``LogWriter``, the two methods the messenger
 needs: the concrete ``hub.log.message_log.MessageLog`` is chosen by the
 composition root, never imported here.
 
-With a ``hub.lanes.LanePool`` as its executor, work runs by urgency
-(``run_in``): an answer that is due first, arriving messages next, handlers'
-work last.
+With a ``hub.lanes.LanePool`` as its executor, an answer that is due is
+signed ahead of all other work (``run_in``, ``sign_answer``).
 """
 
 from __future__ import annotations

@@ -61,7 +61,7 @@ def build_messenger(
         signer=Signer.from_files(config.signing.key, config.signing.cert),
         verifier=verifier,
         clock=clock,
-        # Lanes: an answer that is due, then arriving messages, then fan-out work.
+        # Lanes: an answer that is due is signed ahead of all other work.
         executor=LanePool(config.limits.verify_threads, thread_name_prefix="irt-crypto"),
         metrics=Metrics(),
         log=log,

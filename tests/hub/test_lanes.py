@@ -26,14 +26,14 @@ def test_a_free_thread_takes_the_most_urgent_lane_first_then_arrival_order() -> 
     futures: list[Future[None]] = [
         pool.submit_in(Lane.WORK, order.append, "forward 1"),
         pool.submit_in(Lane.WORK, order.append, "forward 2"),
-        pool.submit_in(Lane.INTAKE, order.append, "query"),
         pool.submit_in(Lane.ANSWER, order.append, "result"),
+        pool.submit_in(Lane.ANSWER, order.append, "refusal"),
         pool.submit(order.append, "forward 3"),
     ]
     release.set()
     for future in [blocker, *futures]:
         future.result(timeout=5)
-    assert order == ["result", "query", "forward 1", "forward 2", "forward 3"]
+    assert order == ["result", "refusal", "forward 1", "forward 2", "forward 3"]
     pool.shutdown()
 
 
