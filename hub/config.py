@@ -16,6 +16,7 @@ from typing import Any, Final, TypeVar
 
 from hub.errors import InternalError, SchemaInvalid
 from hub.identifiers import AuthorityCode, parse_authority
+from hub.knownto.settings import FanoutSettings
 from hub.referral.settings import ReferralSettings
 from hub.storage.settings import StorageSettings
 from hub.transport.tls import TlsFiles
@@ -72,7 +73,8 @@ class Limits:
     connections_per_node: int = 8
     """Concurrent connections the hub opens to any one node during fan-out."""
     verify_threads: int = 4
-    """Worker threads that sign and verify off the event loop."""
+    """Worker threads that sign and verify off the event loop; an answer that is
+    due is signed ahead of all other work (``hub.lanes``)."""
 
     def __post_init__(self) -> None:
         if not 0 < self.query_deadline_seconds <= MAX_QUERY_DEADLINE_SECONDS:
@@ -81,6 +83,8 @@ class Limits:
             )
         if self.max_message_bytes < 4096:
             raise ConfigError("max_message_bytes below 4096 cannot hold a signed envelope")
+        if self.verify_threads < 1:
+            raise ConfigError("verify_threads must be at least 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +103,8 @@ class LogSettings:
 
 @dataclass(frozen=True, slots=True)
 class HubConfig:
-    """``[hub]``, ``[tls]``, ``[signing]``, ``[limits]`` and ``[nodes]`` of a hub file."""
+    """``[hub]``, ``[tls]``, ``[signing]``, ``[limits]``, ``[nodes]`` and the optional
+    tables (``[referrals]``, ``[fanout]``, ``[log]``, ``[storage]``) of a hub file."""
 
     listen_host: str
     """Address to listen on, e.g. ``127.0.0.1``."""
@@ -127,6 +132,8 @@ class HubConfig:
     """``[hub] maintenance``: answer ``/healthz`` with 503 and refuse new work."""
     referrals: ReferralSettings = field(default_factory=ReferralSettings)
     """``[referrals]``: delivery window, retries and catalogue staleness."""
+    fanout: FanoutSettings = field(default_factory=FanoutSettings)
+    """``[fanout]``: admission control and the deadline of known-to fan-outs."""
     log: LogSettings = field(default_factory=LogSettings)
     """``[log]``: the message log's key, witnesses and checkpoint schedule."""
     storage: StorageSettings = field(default_factory=StorageSettings)
@@ -134,6 +141,12 @@ class HubConfig:
     database shared by several hub processes."""
 
     def __post_init__(self) -> None:
+        if self.limits.query_deadline_seconds <= self.fanout.min_fanout_seconds:
+            raise ConfigError(
+                f"[limits] query_deadline_seconds ({self.limits.query_deadline_seconds:g}) must "
+                f"exceed [fanout] min_fanout_seconds ({self.fanout.min_fanout_seconds:g}), or "
+                "every known-to query would be refused as too late"
+            )
         if self.storage.backend == "postgresql" and self.log.key is None:
             # Every instance signs checkpoints of one log: with a key generated
             # per data folder, each would sign with its own.
@@ -163,6 +176,7 @@ def load_hub_config(path: Path) -> HubConfig:
         shadow_protocols_dir=optional_path(hub, "shadow_protocols", base, path),
         maintenance=option(hub, "maintenance", bool, path, False),
         referrals=_referrals(data, path),
+        fanout=_fanout(data, path),
         log=_log(data, base, path),
         storage=_storage(data, path),
     )
@@ -268,6 +282,13 @@ def _referrals(data: dict[str, Any], path: Path) -> ReferralSettings:
         return ReferralSettings.from_table(data.get("referrals", {}))
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{path}: [referrals]: {exc}") from exc
+
+
+def _fanout(data: dict[str, Any], path: Path) -> FanoutSettings:
+    try:
+        return FanoutSettings.from_table(data.get("fanout", {}))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: [fanout]: {exc}") from exc
 
 
 def _storage(data: dict[str, Any], path: Path) -> StorageSettings:

@@ -5,8 +5,11 @@ handlers (one per message ``Class``), built beforehand on the party's
 ``Messenger`` (``hub.messenger``: identity, keys, thread pool, log).
 Everything that can go wrong on the way in becomes a signed ``env:Error``
 envelope with its SPEC §5 code and HTTP status, in one middleware; bad input
-never yields a 5xx. Signing and verification run in the thread pool so one
-heavy message does not stall the event loop.
+never yields a 5xx, an ``InternalError`` is told to the sender without its
+internals, and ``busy`` carries ``Retry-After``. Signing and verification
+run in the thread pool so one heavy message does not stall the event loop;
+with a ``LanePool`` an answer that is due is signed ahead of all other
+work (a fan-out's forwards and answers, arriving messages).
 """
 
 from __future__ import annotations
@@ -25,12 +28,15 @@ from lxml import etree
 
 from hub.envelope import ENV_NS, Qualifier
 from hub.errors import (
+    INTERNAL_REASON,
+    Busy,
     DuplicateMessage,
     InternalError,
     IrtError,
     MalformedXml,
     SchemaInvalid,
     TooLarge,
+    for_peer,
 )
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.messenger import Messenger
@@ -72,8 +78,13 @@ class Reply:
     qualifier: Qualifier = "response"
     expires: datetime | None = None
     presigned: bytes | None = None
-    """An answer signed earlier, sent again byte for byte instead of signing
-    ``body`` anew: a duplicate message gets its original receipt (SPEC §6)."""
+    """An answer the handler signed and logged itself, sent byte for byte
+    instead of signing ``body``: a duplicate message gets its original receipt
+    (SPEC §6, ``Messenger.record_once``); a known-to result is signed by the
+    broker, which times it (``MessageEndpoint.sign_reply``)."""
+    answer_by: datetime | None = None
+    """The moment this answer was promised by (a known-to query's deadline);
+    an answer sent later is counted in ``irt_deadline_misses_total``."""
 
 
 Handler = Callable[[VerifiedMessage], Awaitable[Reply]]
@@ -132,6 +143,14 @@ class MessageEndpoint:
             )
         reply = await handler(message)
         answer = reply.presigned or await self.sign_reply(message, reply)
+        if reply.answer_by is not None and messenger.clock.now() > reply.answer_by:
+            messenger.metrics.deadline_misses.labels(message.header.message_class).inc()
+            _LOG.warning(
+                "answer to %s %s sent %.3f s after its deadline",
+                message.header.message_class,
+                message.header.message_id,
+                (messenger.clock.now() - reply.answer_by).total_seconds(),
+            )
         messenger.metrics.messages.labels(message.header.message_class, "ok").inc()
         messenger.metrics.latency.labels(message.header.message_class).observe(
             self._loop_time() - started
@@ -139,7 +158,8 @@ class MessageEndpoint:
         return web.Response(body=answer, status=reply.status, content_type="application/xml")
 
     async def sign_reply(self, message: VerifiedMessage, reply: Reply) -> bytes:
-        """Sign ``reply`` as the answer to ``message``, logged before it is sent."""
+        """Sign ``reply`` as the answer to ``message``, first in the pool's queue
+        (``Lane.ANSWER``), logged before it is sent."""
         header = self.messenger.header(
             message_class=etree.QName(reply.body).localname,
             qualifier=reply.qualifier,
@@ -147,7 +167,9 @@ class MessageEndpoint:
             correlation_id=message.header.message_id,
             expires=reply.expires,
         )
-        return await self.messenger.sign_and_record(header, reply.body)
+        raw = await self.messenger.sign_answer(header, reply.body)
+        await self.messenger.record(raw, header, "out")
+        return raw
 
     async def error_envelope(self, error: IrtError, request: web.Request) -> bytes:
         """The signed ``env:Error`` answer for ``error``."""
@@ -161,7 +183,7 @@ class MessageEndpoint:
             if (correlation := request.get(_CORRELATION))
             else None,
         )
-        raw = await self.messenger.sign(header, body)
+        raw = await self.messenger.sign_answer(header, body)
         try:
             await self.messenger.record(raw, header, "out")
         except IrtError:
@@ -226,7 +248,7 @@ async def error_middleware(
         raise
     except Exception:
         _LOG.exception("unhandled error while handling %s %s", request.method, request.path)
-        return await _error_response(request, InternalError("the receiver failed; try again"))
+        return await _error_response(request, InternalError(INTERNAL_REASON))
 
 
 async def _error_response(request: web.Request, error: IrtError) -> web.Response:
@@ -234,9 +256,15 @@ async def _error_response(request: web.Request, error: IrtError) -> web.Response
     endpoint.messenger.metrics.messages.labels(
         request.get(_MESSAGE_CLASS, "unknown"), error.code
     ).inc()
+    told = for_peer(error)
+    if told is not error:
+        _LOG.error("answered internal-error to %s: %s", request.get(_PEER) or "?", error.reason)
     try:
-        body = await endpoint.error_envelope(error, request)
+        body = await endpoint.error_envelope(told, request)
     except IrtError:
         _LOG.exception("cannot sign an error envelope")
         return web.Response(status=500, text="internal-error: cannot sign the error envelope")
-    return web.Response(body=body, status=error.http_status, content_type="application/xml")
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, Busy) else None
+    return web.Response(
+        body=body, status=error.http_status, content_type="application/xml", headers=headers
+    )

@@ -25,6 +25,7 @@ from hub.identifiers import (
     new_message_id,
     parse_authority,
     parse_message_id,
+    parse_recipient_code,
 )
 
 __all__ = [
@@ -65,7 +66,10 @@ class Party:
 
 @dataclass(frozen=True, slots=True)
 class Recipient:
-    """One ``To``: an authority (optionally a node), or a scope the hub expands."""
+    """One ``To``: an authority (optionally a node), or a scope the hub expands.
+
+    A received ``authority`` is only well formed (``parse_recipient_code``);
+    the receiver asks its directory whether it exists."""
 
     authority: AuthorityCode | None = None
     node: str | None = None
@@ -237,7 +241,7 @@ def _recipient(to: etree._Element) -> Recipient:
     authority = to.get("authority")
     scope = to.get("scope")
     return Recipient(
-        authority=parse_authority(authority) if authority is not None else None,
+        authority=parse_recipient_code(authority) if authority is not None else None,
         node=to.get("node"),
         scope=scope,  # type: ignore[arg-type]  # schema enumerates
     )

@@ -25,18 +25,32 @@ caught, with ``raise ... from exc``. The HTTP layer and the CLI turn any
     ├── DeliveryFailure                 the far side failed us
     │   ├── RecipientUnavailable        recipient-unavailable  502
     │   └── DeliveryTimeout             timeout                504
+    ├── Busy                            busy                   503 (+ Retry-After)
+    │   └── RequesterBusy               busy                   429 (+ Retry-After)
     └── InternalError                   internal-error         500
+        └── NotReady                    internal-error         500 (reason told as is)
 
 ``InternalError`` is reserved for faults of our own (a database that is down,
-a key that cannot be read); bad input must never produce it.
+a key that cannot be read); bad input must never produce it. Its reason
+names our internals, so another party is told only ``INTERNAL_REASON``
+(``for_peer``) and the full reason goes to the operator's log. ``NotReady``
+is the exception: a fault of ours whose reason is written for the party
+that asked (a node whose children's index is empty or stale says so).
+
+``Busy`` is admission control (SPEC §5): the receiver runs as much of this
+work as it admits, overall (503) or for the sender's authority (429), and
+says in ``retry_after`` (the ``Retry-After`` header) when a slot frees.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import math
+from typing import ClassVar, Final
 
 __all__ = [
     "CODES",
+    "INTERNAL_REASON",
+    "Busy",
     "CertificateExpired",
     "CertificateRevoked",
     "DeliveryFailure",
@@ -47,8 +61,10 @@ __all__ = [
     "InternalError",
     "IrtError",
     "MalformedXml",
+    "NotReady",
     "PolicyDenied",
     "RecipientUnavailable",
+    "RequesterBusy",
     "SchemaInvalid",
     "SenderMismatch",
     "SignatureInvalid",
@@ -58,6 +74,7 @@ __all__ = [
     "UnknownRecipient",
     "UntrustedCertificate",
     "error_for_code",
+    "for_peer",
 ]
 
 
@@ -66,6 +83,8 @@ class IrtError(Exception):
 
     code: ClassVar[str] = "internal-error"
     http_status: ClassVar[int] = 500
+    told_as_is: ClassVar[bool] = True
+    """Whether ``reason`` may be sent to another party as it stands (``for_peer``)."""
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
@@ -189,22 +208,68 @@ class DeliveryTimeout(DeliveryFailure):
     http_status = 504
 
 
+class Busy(IrtError):
+    """The receiver already runs all the work of this kind it admits; try later."""
+
+    code = "busy"
+    http_status = 503
+
+    def __init__(self, reason: str, *, retry_after: float = 1.0) -> None:
+        super().__init__(reason)
+        self.retry_after = max(1, math.ceil(retry_after))
+        """Whole seconds after which a new attempt may be admitted (``Retry-After``)."""
+
+
+class RequesterBusy(Busy):
+    """The sender's authority already holds its whole share of the receiver's slots."""
+
+    http_status = 429
+
+
 class InternalError(IrtError):
     """A fault of our own; never caused by bad input."""
 
     code = "internal-error"
     http_status = 500
+    told_as_is = False
 
 
-def _leaves(cls: type[IrtError]) -> list[type[IrtError]]:
-    subclasses = cls.__subclasses__()
-    if not subclasses:
-        return [cls]
-    return [leaf for sub in subclasses for leaf in _leaves(sub)]
+class NotReady(InternalError):
+    """We cannot answer rightly now, for a reason written for the party that asked."""
+
+    told_as_is = True
 
 
-CODES: dict[str, type[IrtError]] = {leaf.code: leaf for leaf in _leaves(IrtError)}
-"""Every SPEC §5 code and the class that stands for it."""
+INTERNAL_REASON: Final = "the receiver failed; nothing was acknowledged; try again"
+"""What another party is told of an ``InternalError``: its own reason names
+files, hosts or libraries of the receiver and stays in the receiver's log."""
+
+
+def for_peer(error: IrtError) -> IrtError:
+    """``error`` as it may be told to another party: an ``InternalError`` says only
+    ``INTERNAL_REASON`` (but ``NotReady``); every other error names the
+    sender's problem already."""
+    if not error.told_as_is and error.reason != INTERNAL_REASON:
+        return InternalError(INTERNAL_REASON)
+    return error
+
+
+def _coded(cls: type[IrtError]) -> list[type[IrtError]]:
+    """``cls`` and its subclasses, parents first, each that sets its own ``code``."""
+    own = [cls] if "code" in vars(cls) else []
+    return own + [found for sub in cls.__subclasses__() for found in _coded(sub)]
+
+
+def _codes() -> dict[str, type[IrtError]]:
+    codes: dict[str, type[IrtError]] = {}
+    for cls in (found for sub in IrtError.__subclasses__() for found in _coded(sub)):
+        codes.setdefault(cls.code, cls)
+    return codes
+
+
+CODES: dict[str, type[IrtError]] = _codes()
+"""Every SPEC §5 code and the class that stands for it (the most general one
+that sets it: ``busy`` is ``Busy``)."""
 
 
 def error_for_code(code: str, reason: str) -> IrtError:

@@ -36,11 +36,15 @@ __all__ = [
     "nhs_check_digit",
     "parse_authority",
     "parse_message_id",
+    "parse_recipient_code",
     "upn_check_letter",
 ]
 
 AuthorityCode = NewType("AuthorityCode", str)
-"""The ONS GSS code of an authority in ``ALL_AUTHORITIES``, or ``HUB``."""
+"""The ONS GSS code of an authority in ``ALL_AUTHORITIES``, or ``HUB`` (``parse_authority``).
+
+Only a ``To`` may hold any well-formed GSS code (``parse_recipient_code``):
+whether such an authority exists is the directory's answer, not the form's."""
 
 MessageId = NewType("MessageId", str)
 """A ``urn:uuid:`` message identifier, unique per sender for ever."""
@@ -85,6 +89,7 @@ QUALIFIERS: Final = ("request", "response", "acknowledgement", "notification", "
 
 _AUTHORITY_CODES: Final = frozenset((*ALL_AUTHORITIES, HUB))
 _AUTHORITY_RANGE: Final = f"{ALL_AUTHORITIES[0]} to {ALL_AUTHORITIES[-1]}"
+_GSS_AUTHORITY = re.compile(r"[EWSN][0-9]{8}\Z")
 _MESSAGE_ID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # UPN check letters skip I, O and S, which are easily misread (DfE UPN guide).
 _UPN_LETTERS: Final = "ABCDEFGHJKLMNPQRTUVWXYZ"
@@ -95,6 +100,21 @@ def parse_authority(text: str) -> AuthorityCode:
     """Return ``text`` as an ``AuthorityCode``; raise ``SchemaInvalid`` if unknown."""
     if text not in _AUTHORITY_CODES:
         raise SchemaInvalid(f"{text!r} is not a London authority code ({_AUTHORITY_RANGE}, or HUB)")
+    return AuthorityCode(text)
+
+
+def parse_recipient_code(text: str) -> AuthorityCode:
+    """Return ``text`` as the code a ``To`` names: ``HUB`` or any well-formed GSS code.
+
+    The form of common.xsd ``RecipientCode``: a country letter (E, W, S, N)
+    and eight digits, so authorities beyond London can be named. Raises
+    ``SchemaInvalid`` for any other text; a well-formed code the directory
+    does not hold is for the receiver to refuse as ``unknown-recipient``.
+    """
+    if text != HUB and not _GSS_AUTHORITY.match(text):
+        raise SchemaInvalid(
+            f"{text!r} is not an authority code (a GSS code such as E09000022, or HUB)"
+        )
     return AuthorityCode(text)
 
 

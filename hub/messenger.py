@@ -7,9 +7,12 @@ and, at the hub, its message log. The message endpoint
 one, so the handlers can be built, and their registry fixed, before the
 endpoint that dispatches to them exists.
 
-The log is reached through ``LogWriter``, the one method the messenger
+The log is reached through ``LogWriter``, the two methods the messenger
 needs: the concrete ``hub.log.message_log.MessageLog`` is chosen by the
 composition root, never imported here.
+
+With a ``hub.lanes.LanePool`` as its executor, an answer that is due is
+signed ahead of all other work (``run_in``, ``sign_answer``).
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ from typing import ParamSpec, Protocol, TypeVar
 from lxml import etree
 
 from hub.clock import Clock
-from hub.envelope import Header, Party, Qualifier, Recipient, build_envelope
+from hub.envelope import Header, Party, Qualifier, Recipient, build_envelope, read_header
 from hub.identifiers import AuthorityCode, MessageId
+from hub.lanes import Lane, in_lane
 from hub.log.entry import Direction, LogEntry
 from hub.metrics import Metrics
 from hub.signing import Signer
 from hub.verify import EnvelopeVerifier
+from hub.xmlparse import XmlLimits, parse_untrusted
 
 __all__ = ["LogWriter", "Messenger"]
 
@@ -45,6 +50,13 @@ class LogWriter(Protocol):
 
         Raises ``InternalError`` (``LogStoreError``) if the entry cannot be
         stored; then the message must be neither answered nor sent.
+        """
+        ...
+
+    async def append_once(self, entry: LogEntry, raw: bytes) -> int:
+        """``append``, unless the log already holds this message; its leaf index.
+
+        Raises ``InternalError`` (``LogStoreError``) as ``append`` does.
         """
         ...
 
@@ -66,8 +78,15 @@ class Messenger:
 
     async def run(self, function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs) -> _R:
         """Run CPU-bound or blocking ``function`` (signing, verification, storage) in the pool."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: function(*args, **kwargs))
+        return await self.run_in(Lane.WORK, function, *args, **kwargs)
+
+    async def run_in(
+        self, lane: Lane, function: Callable[_P, _R], *args: _P.args, **kwargs: _P.kwargs
+    ) -> _R:
+        """``run`` in ``lane`` of a ``LanePool`` (in a plain executor, just ``run``)."""
+        future = in_lane(self.executor, lane, lambda: function(*args, **kwargs))
+        result: _R = await asyncio.wrap_future(future)
+        return result
 
     def header(
         self,
@@ -77,15 +96,16 @@ class Messenger:
         to: AuthorityCode,
         correlation_id: MessageId | None = None,
         expires: datetime | None = None,
+        created: datetime | None = None,
         **extra: object,
     ) -> Header:
-        """A header from this party to ``to``, created now."""
+        """A header from this party to ``to``, created now unless ``created`` is given."""
         return Header(
             message_class=message_class,
             qualifier=qualifier,
             sender=Party(self.authority, self.node_id),
             recipients=(Recipient(authority=to),),
-            created=self.clock.now(),
+            created=created or self.clock.now(),
             correlation_id=correlation_id,
             expires=expires,
             **extra,  # type: ignore[arg-type]
@@ -94,11 +114,18 @@ class Messenger:
     async def sign(self, header: Header, body: etree._Element) -> bytes:
         """Sign ``body`` under ``header`` off the event loop, without logging it.
 
-        For an error envelope only, whose sending must not depend on the log
-        (see ``MessageEndpoint.error_envelope``); everything else is sent
-        through ``sign_and_record``.
+        For a message stored before it is sent (a referral's forward and
+        receipt, a relay): log it with ``record_once`` once the transaction
+        that keeps it commits. Everything sent at once goes through
+        ``sign_and_record`` or, for answers, ``sign_answer``.
         """
         return await self.run(self.signer.sign, build_envelope(header, body))
+
+    async def sign_answer(self, header: Header, body: etree._Element) -> bytes:
+        """``sign`` for an answer a party is waiting for: first in the pool's
+        queue (``Lane.ANSWER``), not logged (the caller logs it, or, for an
+        error envelope, tries to)."""
+        return await self.run_in(Lane.ANSWER, self.signer.sign, build_envelope(header, body))
 
     async def sign_and_record(
         self, header: Header, body: etree._Element, *, decision_digest: str | None = None
@@ -130,3 +157,30 @@ class Messenger:
             raw, header, direction=direction, decision_digest=decision_digest, at=self.clock.now()
         )
         await self.log.append(entry, raw)
+
+    async def record_once(
+        self, raw: bytes, header: Header | None = None, *, decision_digest: str | None = None
+    ) -> None:
+        """Log ``raw``, signed by this party, as sent, unless the log holds it already.
+
+        For messages stored before they are sent and sent whenever asked (a
+        receipt, an outbox row): logged after the store commits and before the
+        first sending, once (``LogWriter.append_once``). ``header`` is read
+        from ``raw`` when not given. Raises ``InternalError`` when the log
+        cannot take it; then the message must not be sent.
+        """
+        if self.log is None:
+            return
+        if header is None:
+            header = await self.run(_own_header, raw)
+        entry = LogEntry.for_message(
+            raw, header, direction="out", decision_digest=decision_digest, at=self.clock.now()
+        )
+        await self.log.append_once(entry, raw)
+
+
+def _own_header(raw: bytes) -> Header:
+    """The header of an envelope this party signed (and so may be larger than
+    what it accepts: a forward carries the message it forwards)."""
+    limits = XmlLimits(max_bytes=max(len(raw), XmlLimits().max_bytes))
+    return read_header(parse_untrusted(raw, limits=limits))

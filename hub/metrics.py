@@ -50,6 +50,35 @@ class Metrics:
             ["requester", "responder", "change"],
             registry=self.registry,
         )
+        self.fanout_in_flight = Gauge(
+            "irt_fanout_in_flight",
+            "Known-to fan-outs holding an admission slot now.",
+            registry=self.registry,
+        )
+        self.fanout_waiting = Gauge(
+            "irt_fanout_waiting",
+            "Known-to queries waiting for an admission slot now (the queue depth).",
+            registry=self.registry,
+        )
+        self.fanout_rejections = Counter(
+            "irt_fanout_rejections_total",
+            "Known-to queries refused at admission, by reason: hub-busy (503), "
+            "requester-busy (429) or too-late (stale-message: the deadline left too little).",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.fanout_reserve = Gauge(
+            "irt_fanout_result_reserve_seconds",
+            "How long before its deadline a known-to fan-out now stops, to sign, log "
+            "and send its result in time (learnt from recent results).",
+            registry=self.registry,
+        )
+        self.deadline_misses = Counter(
+            "irt_deadline_misses_total",
+            "Answers sent after the deadline they were promised by, by class.",
+            ["message_class"],
+            registry=self.registry,
+        )
         self.alarms = Counter(
             "irt_alarms_total",
             "Security alarms raised, by kind (e.g. inconsistent checkpoint).",

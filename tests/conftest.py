@@ -26,8 +26,9 @@ from hub.signing import Signer
 from tests.support.parties import party_signer
 from tests.support.pg_cluster import pg_bin_dir, throwaway_cluster
 
-pytest_plugins = ["tests.support.log_fixtures"]
-"""Fixtures that tests in several packages share, kept in the test-support package."""
+pytest_plugins = ["tests.support.log_fixtures", "tests.support.leak_scan"]
+"""Fixtures that tests in several packages share, kept in the test-support package;
+``leak_scan`` checks every reason any party signs during a test for internals."""
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 LAMBETH = AuthorityCode("E09000022")

@@ -22,7 +22,7 @@ from lxml import etree
 from adapters.config import NodeConfig
 from hub.clock import Clock, SystemClock
 from hub.envelope import Header, Party, Practitioner, Qualifier, Recipient, build_envelope
-from hub.errors import DeliveryFailure, SenderMismatch, error_for_code
+from hub.errors import Busy, DeliveryFailure, RequesterBusy, SenderMismatch, error_for_code
 from hub.identifiers import HUB, AuthorityCode, MessageId
 from hub.pki.trust import TrustStore
 from hub.replay.guard import ReplayGuard
@@ -116,9 +116,10 @@ class HubExchange:
     ) -> VerifiedMessage:
         """Post ``signed`` and return the hub's verified answer to it.
 
-        Raises the ``IrtError`` the hub answered with, ``SenderMismatch`` or a
-        verification error when the answer cannot be trusted, and the last
-        ``DeliveryFailure`` when every attempt failed in transport.
+        Raises the ``IrtError`` the hub answered with (``Busy`` carrying the
+        answer's ``Retry-After``), ``SenderMismatch`` or a verification error
+        when the answer cannot be trusted, and the last ``DeliveryFailure``
+        when every attempt failed in transport.
         """
         for attempt in range(1, attempts + 1):
             try:
@@ -134,7 +135,11 @@ class HubExchange:
         correlation = message.header.correlation_id
         # An error may come before the hub could read the MessageID, so without one.
         if message.header.message_class == "Error" and correlation in (None, signed.message_id):
-            raise error_for_code(message.body.get("code", ""), message.body.text or "")
+            error = error_for_code(message.body.get("code", ""), message.body.text or "")
+            if isinstance(error, Busy):  # 429: this borough's share; 503: the hub's
+                busy = RequesterBusy if answer.status == 429 else Busy
+                error = busy(error.reason, retry_after=answer.retry_after or 1)
+            raise error
         if correlation != signed.message_id:
             raise SenderMismatch("the hub's answer does not correlate with the message sent")
         return message

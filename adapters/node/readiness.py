@@ -31,7 +31,7 @@ from typing import Final, Literal
 from cryptography import x509
 
 from adapters.index.base import ChildIndex, IndexStatus
-from hub.errors import InternalError
+from hub.errors import InternalError, NotReady
 
 __all__ = [
     "CERTIFICATE_WARNING",
@@ -71,13 +71,14 @@ class Check:
 def check_index(index: ChildIndex, *, max_age: timedelta, now: datetime) -> IndexStatus:
     """The index's status if it is fit to answer from at ``now``.
 
-    Raises ``InternalError`` with a plain reason when it cannot be read, holds
-    no children, or was imported more than ``max_age`` before ``now`` (or
-    claims an import time ahead of ``now``).
+    Raises ``NotReady`` with a plain reason, which the asking party is told,
+    when it holds no children, or was imported more than ``max_age`` before
+    ``now`` (or claims an import time ahead of ``now``); ``InternalError``
+    when it cannot be read.
     """
     status = index.status()
     if status.children < 1:
-        raise InternalError(
+        raise NotReady(
             "the children's index is empty: a node answering from it would say not-known "
             "for every child; import the borough's exports (irthub node import)"
         )
@@ -86,13 +87,13 @@ def check_index(index: ChildIndex, *, max_age: timedelta, now: datetime) -> Inde
         return status
     age = now - imported
     if age > max_age:
-        raise InternalError(
+        raise NotReady(
             f"the children's index was imported {_duration(age)} ago, at {imported.isoformat()}, "
             f"longer ago than the {_duration(max_age)} allowed ([node] index_max_age_hours): "
             "import the latest exports"
         )
     if age < -CLOCK_TOLERANCE:
-        raise InternalError(
+        raise NotReady(
             f"the children's index says it was imported at {imported.isoformat()}, "
             f"{_duration(-age)} ahead of this machine's clock: check the clocks, then import again"
         )

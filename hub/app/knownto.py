@@ -1,4 +1,5 @@
-"""The hub's known-to fan-out (``hub.knownto.fanout``), configured from ``[limits]``."""
+"""The hub's known-to fan-out (``hub.knownto.fanout``), configured from ``[limits]``
+and ``[fanout]`` (admission control)."""
 
 from __future__ import annotations
 
@@ -36,4 +37,5 @@ def build_knownto(
         metrics=messenger.metrics,
         default_deadline=timedelta(seconds=config.limits.query_deadline_seconds),
         max_deadline=timedelta(seconds=MAX_QUERY_DEADLINE_SECONDS),
+        settings=config.fanout,
     )

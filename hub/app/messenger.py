@@ -9,7 +9,6 @@ and the message log, and is shared by the endpoint and every handler.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from aiohttp import web
@@ -17,6 +16,7 @@ from aiohttp import web
 from hub.clock import Clock
 from hub.config import HubConfig
 from hub.identifiers import HUB
+from hub.lanes import LanePool
 from hub.messenger import LogWriter, Messenger
 from hub.metrics import Metrics
 from hub.pki.trust import TrustStore
@@ -52,7 +52,7 @@ def build_verifier(config: HubConfig, *, seen: SeenStore, clock: Clock) -> Envel
 def build_messenger(
     config: HubConfig, *, verifier: EnvelopeVerifier, log: LogWriter, clock: Clock
 ) -> Messenger:
-    """The hub's messenger: its signing key, a thread pool, fresh metrics and ``log``.
+    """The hub's messenger: its signing key, a lane pool, fresh metrics and ``log``.
 
     Raises ``InternalError`` if the signing key or certificate cannot be read.
     """
@@ -61,9 +61,8 @@ def build_messenger(
         signer=Signer.from_files(config.signing.key, config.signing.cert),
         verifier=verifier,
         clock=clock,
-        executor=ThreadPoolExecutor(
-            max_workers=config.limits.verify_threads, thread_name_prefix="irt-crypto"
-        ),
+        # Lanes: an answer that is due is signed ahead of all other work.
+        executor=LanePool(config.limits.verify_threads, thread_name_prefix="irt-crypto"),
         metrics=Metrics(),
         log=log,
     )

@@ -15,7 +15,8 @@ made, so a ``Directory`` that exists is consistent:
 
 Any failure raises ``SchemaInvalid`` naming the file and the entry at fault;
 looking up a code or group the directory does not know raises
-``UnknownRecipient``. SPEC §2 scope expansion (``To scope="neighbours" | "london"``) is
+``UnknownRecipient``, whose reason names the code and never the file (it is
+sent to the party that asked). SPEC §2 scope expansion (``To scope="neighbours" | "london"``) is
 ``Directory.expand_scope``; it never includes the requester.
 """
 
@@ -98,7 +99,7 @@ class Directory:
         try:
             return self.authorities[AuthorityCode(code)]
         except KeyError:
-            raise UnknownRecipient(f"{self.source}: no authority {code!r}") from None
+            raise UnknownRecipient(f"the directory holds no authority {code!r}") from None
 
     def codes(self) -> tuple[AuthorityCode, ...]:
         """All authority codes in code order."""
@@ -117,7 +118,7 @@ class Directory:
         try:
             return self._members[GroupName(group)]
         except KeyError:
-            raise UnknownRecipient(f"{self.source}: no group {group!r}") from None
+            raise UnknownRecipient(f"the directory holds no group {group!r}") from None
 
     def expand_scope(self, requester: str, scope: Scope) -> tuple[AuthorityCode, ...]:
         """The recipients of a ``To scope=...`` message from ``requester`` (SPEC §2).

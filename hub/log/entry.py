@@ -17,8 +17,10 @@ one object, keys sorted, no whitespace, ASCII only::
   and sent by the hub);
 - ``message_id``, ``message_class``, ``qualifier``, ``sender``: from the
   signed header (``MessageID``, ``Class``, ``Qualifier``, ``From/@authority``);
-- ``recipients``: each ``To`` in header order, an authority code, or
-  ``scope:neighbours`` / ``scope:london`` for a scope the hub expands;
+- ``recipients``: each ``To`` in header order, an authority code (any
+  well-formed one: a query naming an authority the directory does not hold
+  is logged as received before it is refused), or ``scope:neighbours`` /
+  ``scope:london`` for a scope the hub expands;
 - ``message_sha256``: lowercase hex SHA-256 of the exact message bytes;
 - ``decision_digest``: lowercase hex ``Decision.digest()`` of the policy
   decision the message carries or answers, or ``null``.
@@ -40,7 +42,14 @@ from typing import Any, Final, Literal, get_args
 
 from hub.envelope import Header, Qualifier, Recipient
 from hub.errors import SchemaInvalid
-from hub.identifiers import QUALIFIERS, AuthorityCode, MessageId, parse_authority, parse_message_id
+from hub.identifiers import (
+    QUALIFIERS,
+    AuthorityCode,
+    MessageId,
+    parse_authority,
+    parse_message_id,
+    parse_recipient_code,
+)
 from hub.log.errors import LogEvidenceInvalid
 from hub.verify import VerifiedMessage
 
@@ -125,7 +134,7 @@ class LogEntry:
             )
         for recipient in self.recipients:
             if recipient.removeprefix(_SCOPE_PREFIX) not in _SCOPES:
-                _check(parse_authority, recipient, "recipient")
+                _check(parse_recipient_code, recipient, "recipient")
         if not _SHA256_HEX.match(self.message_sha256):
             raise LogEvidenceInvalid("message_sha256 must be 64 lowercase hex digits")
         if self.decision_digest is not None and not _SHA256_HEX.match(self.decision_digest):

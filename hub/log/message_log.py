@@ -8,7 +8,8 @@ a message the log could lose. Appends arriving together share one commit
 for company, or less once ``max_batch`` entries are queued, then one storage
 transaction — one fsync — commits the whole batch in a worker thread, and
 every waiter learns its leaf index. ``append_many`` is the synchronous
-equivalent for tools and benchmarks.
+equivalent for tools and benchmarks. ``append_once`` logs a message the hub
+may send more than once (a stored receipt, an outbox row) a single time.
 
 The rest reads: roots and RFC 9162 proofs over the stored tree, entries and
 message bytes by index (``Pruned`` once a retention rule deleted them),
@@ -80,6 +81,7 @@ class MessageLog:
         self._writer: asyncio.Task[None] | None = None
         self._wakeup = _Wakeup()
         self._closed = False
+        self._once: dict[tuple[str, str], asyncio.Lock] = {}
 
     @property
     def storage(self) -> LogStorage:
@@ -105,6 +107,35 @@ class MessageLog:
         elif len(self._pending) >= self._settings.max_batch:
             self._wakeup.set()
         return await waiter
+
+    async def append_once(self, entry: LogEntry, raw: bytes) -> int:
+        """Append ``entry`` unless the log already holds it; return its leaf index.
+
+        "Holds it" means a durable leaf with the same MessageID, direction and
+        message digest. For messages signed once and sent whenever asked (a
+        stored receipt answering every repeat, an outbox row retried after a
+        restart): each is logged before it is first sent, and only once.
+        Concurrent calls for one message in this process wait for each other.
+        Raises ``LogStoreError`` as ``append`` does.
+        """
+        key = (entry.message_id, entry.message_sha256)
+        lock = self._once.setdefault(key, asyncio.Lock())
+        try:
+            async with lock:
+                found = await asyncio.to_thread(self._find_entry, entry)
+                return found if found is not None else await self.append(entry, raw)
+        finally:
+            # The next caller, if any, finds the leaf durable: the lock only
+            # keeps two callers from both looking before either appended.
+            if not lock.locked():
+                self._once.pop(key, None)
+
+    def _find_entry(self, entry: LogEntry) -> int | None:
+        for index in self._storage.find(entry.message_id):
+            held = LogEntry.from_leaf_bytes(self.leaf(index))
+            if (held.direction, held.message_sha256) == (entry.direction, entry.message_sha256):
+                return index
+        return None
 
     def append_many(self, items: Sequence[tuple[LogEntry, bytes]]) -> range:
         """Append ``items`` in one durable transaction; return their leaf indices.

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import logging
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from typing import Final
 
 from aiohttp import web
 
-from hub.errors import IrtError, SchemaInvalid, TooLarge
+from hub.errors import IrtError, SchemaInvalid, TooLarge, for_peer
 from hub.log.checkpoint import Checkpoint
 from hub.log.checkpointer import Checkpointer
 from hub.log.errors import (
@@ -50,6 +51,8 @@ __all__ = [
     "log_routes",
     "setup_log",
 ]
+
+_LOG = logging.getLogger(__name__)
 
 MAX_COSIGNATURE_BYTES: Final = 16 * 1024
 """A checkpoint text and a few signature lines are under 1 kB; a witness never
@@ -192,7 +195,10 @@ def _b64(hashes: list[bytes]) -> list[str]:
 
 
 def _irt_error(error: IrtError) -> web.Response:
-    return _json_error(error.http_status, error.code, error.reason)
+    told = for_peer(error)
+    if told is not error:
+        _LOG.error("log endpoint answered internal-error: %s", error.reason)
+    return _json_error(error.http_status, told.code, told.reason)
 
 
 def _json_error(status: int, code: str, reason: str) -> web.Response:

@@ -9,8 +9,11 @@ The courier loops over the ``Outbox``:
     each before it posts, so a crash during an attempt still counts it;
 (3) a row whose deadline has passed is not posted again: its bytes carry
     ``Expires`` at the deadline and would be refused;
-(4) it posts the row's signed bytes, the same bytes on every attempt, so the
-    receiver's duplicate elimination answers a repeat with its first receipt;
+(4) it makes sure the message log holds the row's bytes (a crash may have
+    come between the commit that queued them and their logging; see
+    ``hub.referral.handlers``), then posts them, the same bytes on every
+    attempt, so the receiver's duplicate elimination answers a repeat with
+    its first receipt;
 (5) it verifies the answer: a ``ReferralReceipt`` signed by the recipient,
     correlating with the posted message and naming the referral, ends the
     row; a signed refusal the recipient will repeat (a 4xx other than
@@ -18,7 +21,10 @@ The courier loops over the ``Outbox``:
     exponentially growing, jittered wait, the last try just before the deadline;
 (6) when a forward is given up, the referral is marked failed and a
     hub-signed ``ReferralDeliveryFailure`` is queued for the referrer's node,
-    in the same transaction.
+    in the same transaction; it is logged by (4) before its first attempt.
+
+A notice names what failed in plain words; the transport's own account
+(addresses, library messages) stays in the hub's log and the outbox row.
 
 Delivery is at least once; the receivers' duplicate elimination on the
 unchanged bytes makes the effect exactly once.
@@ -58,9 +64,10 @@ from hub.verify import EnvelopeVerifier, VerifiedMessage
 __all__ = ["TRANSIENT_CODES", "Courier"]
 
 TRANSIENT_CODES: Final = frozenset(
-    {"stale-message", "internal-error", "recipient-unavailable", "timeout"}
+    {"stale-message", "internal-error", "recipient-unavailable", "timeout", "busy"}
 )
-"""Signed refusals worth retrying: a clock put right, a database back up."""
+"""Signed refusals worth retrying: a clock put right, a database back up, a
+receiver no longer busy."""
 
 _LAST_TRY_BEFORE_DEADLINE: Final = timedelta(seconds=1)
 _R: Final = f"{{{REFERRAL_NS}}}"
@@ -168,12 +175,14 @@ class Courier:
         url = self.node_urls.get(outgoing.recipient)
         if url is None:
             return self._retry(item, f"the directory lists no node for {outgoing.recipient}", now)
+        await self._log_before_sending(outgoing)  # (4)
         try:
-            answer = await self.delivery.post(  # (4)
+            answer = await self.delivery.post(
                 url, outgoing.payload, timeout=self.settings.attempt_timeout_seconds
             )
         except DeliveryFailure as failure:
-            return self._retry(item, f"{failure.code}: {failure.reason}", self.clock.now())
+            _LOG.info("%s %s to %s: %s", outgoing.kind, outgoing.message_id, url, failure)
+            return self._retry(item, _plain(failure), self.clock.now())
         problem, permanent = await self._check(outgoing, answer)  # (5)
         if problem is None:
             return Delivered(answer.body)
@@ -181,12 +190,21 @@ class Courier:
             return await self._give_up(item, problem, self.clock.now())
         return self._retry(item, problem, self.clock.now())
 
+    async def _log_before_sending(self, outgoing: Outgoing) -> None:
+        """Log the row's bytes unless the log holds them; raises ``InternalError``."""
+        digest = None
+        if outgoing.kind != "failure":  # a forward or relay carries the referral's decision
+            record = await self.messenger.run(self.referrals.get, outgoing.referral_id)
+            digest = record.decision_digest if record is not None else None
+        await self.messenger.record_once(outgoing.payload, decision_digest=digest)
+
     async def _check(self, outgoing: Outgoing, answer: Answer) -> tuple[str | None, bool]:
         """``(problem, permanent)`` for an answer; ``problem`` is ``None`` for a good receipt."""
         try:
             message = await self.messenger.run(self.answers.verify_envelope, answer.body)
         except IrtError as error:
-            return f"unusable answer (HTTP {answer.status}, {error.code}): {error.reason}", False
+            _LOG.info("unusable answer from %s: %s", outgoing.recipient, error)
+            return f"unusable answer (HTTP {answer.status}, {error.code})", False
         # Logged (SPEC §8) whatever it says: a refusal is evidence too.
         await self.messenger.record(message.raw, message.header, "in")
         header = message.header
@@ -239,7 +257,7 @@ class Courier:
             attempts=item.attempts,
             last_attempt=now,
         )
-        payload = await self.messenger.sign_and_record(header, body)
+        payload = await self.messenger.sign(header, body)  # logged before it is sent: (4)
         return Outgoing(
             referral_id=forward.referral_id,
             kind="failure",
@@ -267,6 +285,13 @@ def _receipt_problem(message: VerifiedMessage, outgoing: Outgoing, answer: Answe
     if answer.status not in (200, 202):
         return f"receipt came with HTTP {answer.status}"
     return None
+
+
+def _plain(failure: DeliveryFailure) -> str:
+    """A transport failure as the referrer may read it: what happened, not where or how."""
+    if failure.code == "timeout":
+        return "timeout: the node did not answer in time"
+    return "recipient-unavailable: the node could not be reached"
 
 
 def _duration(window: timedelta) -> str:

@@ -19,13 +19,23 @@ For one verified ``Referral`` the hub:
     the ``ReferralReceipt`` once, and stores the referral, the receipt and
     the forward's outbox row in one transaction: nothing is acknowledged
     that is not durable, and a storage failure is ``internal-error``;
-(6) answers ``202`` with the receipt and wakes the courier.
+(6) logs the forward and the receipt, now that they are the ones the hub
+    will send, answers ``202`` with the receipt and wakes the courier.
 
 A ``ReferralStatus`` from the receiving authority is checked (it names a
 referral sent to that authority; a practitioner's contact only when the
 grant reached ``contacts``), stored with a hub-signed copy queued for the
 referrer, and acknowledged with a ``ReferralReceipt``. A
 ``ReferralStatusQuery`` from the referrer is answered from the store.
+
+**Logged after commit** (SPEC §8, docs/audit.md): what the hub signs for a
+referral or status is logged once the transaction that keeps it has
+committed, and before it is first sent, with ``record_once``: by the
+handler right after the commit, or, after a crash between the two, by the
+courier before its first attempt and by the answer to a repeat. A message
+signed for a transaction that never committed (a crash, a race lost to a
+concurrent repeat) is never logged and never sent, so every hub-signed
+forward, relay and receipt in the log is one the hub sends.
 """
 
 from __future__ import annotations
@@ -94,7 +104,7 @@ class ReferralHandlers:
         referrer = header.sender.authority
         stored = await self.messenger.run(self.referrals.get, header.message_id)  # (1)
         if stored is not None:
-            return _repeat(stored.referrer, stored.digest, stored.receipt, message)
+            return await self._repeat(stored.referrer, stored.digest, stored.receipt, message)
         target = _single_target(message)  # (2)
         summary = ReferralSummary.from_element(message.body, header_consent=header.consent)
         service = self.catalogues.find(target, summary.service_id)
@@ -134,9 +144,11 @@ class ReferralHandlers:
         )
         kept = await self.messenger.run(self.referrals.accept, record, forward)
         if kept.receipt != receipt:  # the same MessageID raced this one into the store
-            return _repeat(kept.referrer, kept.digest, kept.receipt, message)
+            return await self._repeat(kept.referrer, kept.digest, kept.receipt, message)
+        await self.messenger.record_once(forward.payload, decision_digest=decision.digest())  # (6)
+        await self.messenger.record_once(receipt)
         self.courier.wake()
-        return _acknowledgement(receipt)  # (6)
+        return _acknowledgement(receipt)
 
     async def handle_status(self, message: VerifiedMessage) -> Reply:
         """Record a ``ReferralStatus`` from the receiving authority and queue its relay."""
@@ -150,7 +162,7 @@ class ReferralHandlers:
         history = await self.messenger.run(self.statuses.statuses, update.referral_id)
         existing = [s for s in history if s.message_id == header.message_id]
         if existing:
-            return _repeat(referral.target, existing[0].digest, existing[0].ack, message)
+            return await self._repeat(referral.target, existing[0].digest, existing[0].ack, message)
         check_status(update, history[-1].status if history else None)
         if update.practitioner is not None and level_rank(referral.granted_level) < level_rank(
             "contacts"
@@ -168,9 +180,7 @@ class ReferralHandlers:
             correlation_id=update.referral_id,
             expires=deadline,
         )
-        relay = await self.messenger.sign_and_record(
-            relay_header, message.body, decision_digest=referral.decision_digest
-        )
+        relay = await self.messenger.sign(relay_header, message.body)
         ack = await self._sign(
             receipt_body(
                 update.referral_id,
@@ -202,6 +212,11 @@ class ReferralHandlers:
             deadline=deadline,
         )
         kept = await self.messenger.run(self.statuses.add, record, outgoing)
+        if kept.ack == ack:  # else a concurrent repeat stored its own first
+            await self.messenger.record_once(
+                relay, relay_header, decision_digest=referral.decision_digest
+            )
+        await self.messenger.record_once(kept.ack)
         self.courier.wake()
         return _acknowledgement(kept.ack)
 
@@ -275,9 +290,7 @@ class ReferralHandlers:
         body = forward_body(
             decision_element(_R + "Decision", decision, deadline=deliver_by), message.raw
         )
-        payload = await self.messenger.sign_and_record(
-            header, body, decision_digest=decision.digest()
-        )
+        payload = await self.messenger.sign(header, body)  # logged once stored: (6)
         return Outgoing(
             referral_id=message.header.message_id,
             kind="forward",
@@ -295,8 +308,9 @@ class ReferralHandlers:
         correlation_id: MessageId,
         expires: datetime,
     ) -> bytes:
-        """Sign an acknowledgement. It carries ``Expires``: sent again for a repeat
-        days later, it must still pass the receiver's freshness check."""
+        """Sign an acknowledgement, to be logged once stored. It carries
+        ``Expires``: sent again for a repeat days later, it must still pass the
+        receiver's freshness check."""
         header = self.messenger.header(
             message_class=etree.QName(body).localname,
             qualifier="acknowledgement",
@@ -304,7 +318,18 @@ class ReferralHandlers:
             correlation_id=correlation_id,
             expires=expires,
         )
-        return await self.messenger.sign_and_record(header, body)
+        return await self.messenger.sign(header, body)
+
+    async def _repeat(
+        self, sender: AuthorityCode, digest: bytes, answer: bytes, message: VerifiedMessage
+    ) -> Reply:
+        """The stored answer to a repeat, logged first if a crash kept it from the log."""
+        if sender != message.header.sender.authority or digest != message.document.digest:
+            raise DuplicateMessage(
+                f"MessageID {message.header.message_id} was already received with different content"
+            )
+        await self.messenger.record_once(answer)
+        return _acknowledgement(answer)
 
 
 def _single_target(message: VerifiedMessage) -> AuthorityCode:
@@ -315,14 +340,6 @@ def _single_target(message: VerifiedMessage) -> AuthorityCode:
     if target in (HUB, message.header.sender.authority):
         raise UnknownRecipient(f"a referral goes to another authority's service, not to {target}")
     return target
-
-
-def _repeat(sender: AuthorityCode, digest: bytes, answer: bytes, message: VerifiedMessage) -> Reply:
-    if sender != message.header.sender.authority or digest != message.document.digest:
-        raise DuplicateMessage(
-            f"MessageID {message.header.message_id} was already received with different content"
-        )
-    return _acknowledgement(answer)
 
 
 def _acknowledgement(signed: bytes) -> Reply:

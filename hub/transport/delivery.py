@@ -30,6 +30,8 @@ class Answer:
 
     status: int
     body: bytes
+    retry_after: int | None = None
+    """``Retry-After`` in seconds, when the peer sent one (with ``busy``)."""
 
 
 class Delivery(Protocol):
@@ -65,7 +67,11 @@ class HttpsDelivery:
                         raise RecipientUnavailable(
                             f"{url} answered more than {MAX_ANSWER_BYTES} bytes"
                         )
-                    return Answer(status=response.status, body=body)
+                    return Answer(
+                        status=response.status,
+                        body=body,
+                        retry_after=_seconds(response.headers.get("Retry-After")),
+                    )
         except TimeoutError as exc:
             raise DeliveryTimeout(f"{url} did not answer within {timeout:.1f} s") from exc
         except aiohttp.ClientSSLError as exc:
@@ -79,6 +85,13 @@ class HttpsDelivery:
     async def close(self) -> None:
         """See ``Delivery.close``."""
         await self._session.close()
+
+
+def _seconds(header: str | None) -> int | None:
+    """A ``Retry-After`` of delta-seconds (RFC 9110 §10.2.3); an HTTP-date is ignored."""
+    if header is None or not header.strip().isdigit():
+        return None
+    return int(header.strip())
 
 
 async def read_capped(stream: aiohttp.StreamReader, limit: int) -> bytes | None:

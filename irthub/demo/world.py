@@ -10,8 +10,11 @@ TLS, all in this process, and stops them cleanly.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,7 +37,7 @@ from hub.app.build import build_hub_app
 from hub.clock import SystemClock
 from hub.config import load_hub_config
 from hub.directory import default_directory
-from hub.errors import IrtError
+from hub.errors import InternalError, IrtError
 from hub.identifiers import ALL_AUTHORITIES, HUB, AuthorityCode
 from hub.log.keyfiles import DEFAULT_LOG_ORIGIN, write_key_pair
 from hub.pki.issuing import init_pki
@@ -66,6 +69,12 @@ class DemoOptions:
     witness_interval_seconds: float = 2.0
     """How often each node cosigns the hub's log (and the hub checkpoints it)."""
     authorities: tuple[AuthorityCode, ...] = ALL_AUTHORITIES
+    hub_tables: str = ""
+    """Further TOML tables for the hub's file (e.g. ``[fanout]``), for benchmarks."""
+    hub_process: bool = False
+    """Run the hub as a process of its own (``irthub hub run``), as in production,
+    rather than in this one beside the nodes; for benchmarks of the hub alone.
+    ``DemoWorld.apps`` then holds no hub."""
 
     @property
     def pki(self) -> PkiLayout:
@@ -147,6 +156,7 @@ class DemoWorld:
     """The running applications by authority (``HUB`` for the hub), for inspection."""
     _clients: list[KnownToClient] = field(default_factory=list)
     _hub_port: int = 0
+    _hub_process: subprocess.Popen[bytes] | None = None
     _held: list[socket.socket] = field(default_factory=list)
     """Sockets that hold ports for the whole run: the hub's (listening from the
     start, so no node can be given its port) and the down nodes' (bound but
@@ -177,6 +187,10 @@ class DemoWorld:
         """Stop every server and release every resource, most recent first."""
         for client in self._clients:
             await client.close()
+        if self._hub_process is not None:
+            self._hub_process.terminate()
+            await asyncio.to_thread(self._hub_process.wait, 30)
+            self._hub_process = None
         for runner in reversed(self._runners):
             await runner.cleanup()
         for index in self._indexes:
@@ -213,9 +227,33 @@ class DemoWorld:
 
     async def _start_hub(self) -> None:
         path = self._write_hub_config()
+        if self.options.hub_process:
+            await self._start_hub_process(path)
+            return
         config = load_hub_config(path)
         self.apps[HUB] = build_hub_app(config)
         await self._serve(self.apps[HUB], config.tls, sock=self._held[0])
+
+    async def _start_hub_process(self, path: Path) -> None:
+        """``irthub hub run`` on the held port; raise ``InternalError`` if it never listens."""
+        self._held.pop(0).close()  # the hub process binds the port itself
+        log = (self.options.workdir / "hub" / "hub.log").open("ab")
+        self._hub_process = subprocess.Popen(
+            [sys.executable, "-c", "from irthub.cli import main; main()", "hub", "run",
+             "--config", str(path)],
+            stdout=log,
+            stderr=log,
+        )  # fmt: skip
+        log.close()
+        for _ in range(600):
+            if self._hub_process.poll() is not None:
+                break
+            try:
+                with socket.create_connection((_HOST, self._hub_port), timeout=1):
+                    return
+            except OSError:
+                await asyncio.sleep(0.1)
+        raise InternalError("the hub process did not start listening; see hub/hub.log")
 
     async def _serve(
         self, app: web.Application, tls: TlsFiles, *, sock: socket.socket | None = None
@@ -289,6 +327,8 @@ query_deadline_seconds = {self.options.deadline_seconds}
 
 [nodes]
 {nodes}
+
+{self.options.hub_tables}
 """
         path = folder / "hub.toml"
         path.write_text(text)

@@ -29,6 +29,7 @@ from hub.config import HubConfig, Limits
 from hub.directory.model import default_directory
 from hub.endpoint import ENDPOINT_KEY
 from hub.identifiers import HUB, AuthorityCode
+from hub.knownto.settings import FanoutSettings
 from hub.pki.issuing import reissue, revoke
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
@@ -286,6 +287,9 @@ async def running_hub(
             limits=limits or Limits(max_message_bytes=MAX_MESSAGE_BYTES, query_deadline_seconds=3),
             node_urls={SOUTHWARK: message_url(node_port)},
             protocols_dir=protocols,
+            # Lambeth sends ten valid queries at once amid the attacks: all must be
+            # admitted, so the hub admits more here than by default (8, 4 each).
+            fanout=FanoutSettings(max_in_flight=16, max_in_flight_per_authority=16),
         )
         alerts = TlsAlerts()
         app = build_hub_app(config)

@@ -7,6 +7,7 @@ through the storage interface; the nodes, signatures and SQLite are real.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ from adapters.client.exchange import Signed
 from hub.clock import FixedClock
 from hub.errors import InternalError, IrtError
 from hub.identifiers import MessageId
+from hub.log.entry import LogEntry
+from hub.log.errors import LogStoreError
 from hub.pki.layout import PkiLayout
 from hub.referral.settings import ReferralSettings
 from hub.referral.store import Outgoing, ReferralRecord
@@ -150,7 +153,7 @@ class _FullDisk:
 
 
 async def test_database_failure_is_a_clear_error_and_no_receipt(
-    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     world = await _started(make_world())
     disk = _FullDisk(world.hub.store.accept)
@@ -158,15 +161,52 @@ async def test_database_failure_is_a_clear_error_and_no_receipt(
     monkeypatch.setattr(world.hub.store, "accept", disk.accept)
     client = world.referrals(LAMBETH)
     prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
-    with pytest.raises(IrtError, match="database or disk is full") as refused:
+    with pytest.raises(IrtError, match="the receiver failed; nothing was acknowledged") as refused:
         await client.submit(prepared)
     assert refused.value.code == "internal-error"
+    # The cause is the operator's to read, in the hub's log; the borough is told no internals.
+    assert "database or disk is full" not in refused.value.reason
+    assert "referral store failed: database or disk is full" in caplog.text
     assert world.hub.store.get(prepared.message_id) is None
     assert world.hub.store.counts() == {}
     disk.full = False  # the operator frees space; the borough retries the same bytes
     receipt = await client.submit(prepared)
     assert receipt.referral_id == prepared.message_id
     await wait_until(lambda: _state(world, prepared.message_id) == "delivered")
+
+
+async def test_what_was_stored_but_not_logged_is_logged_once_before_it_is_sent(
+    make_world: WorldFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash between the commit and the log (here: the log failing once) leaves
+    the referral stored and its forward and receipt unlogged and unsent. The
+    courier logs the forward before sending it, the repeat logs the receipt
+    before answering it: one entry each, the bytes that were sent."""
+    world = await _started(make_world())
+    log = world.hub_log
+    append_once = log.append_once
+    failures = [LogStoreError("the disk was pulled")]
+
+    async def failing_once(entry: LogEntry, raw: bytes) -> int:
+        if entry.message_class == "ReferralForward" and failures:
+            raise failures.pop()
+        return await append_once(entry, raw)
+
+    monkeypatch.setattr(log, "append_once", failing_once)
+    client = world.referrals(LAMBETH)
+    prepared = client.prepare(camhs_referral(), practitioner=SOCIAL_WORKER, purpose=PURPOSE)
+    with pytest.raises(IrtError, match="nothing was acknowledged; try again"):
+        await client.submit(prepared)
+    receipt = await client.submit(prepared)  # the same bytes, as a borough retries
+    await wait_until(_reaches(world, prepared.message_id, "delivered"))
+    (delivered,) = world.node_store(SOUTHWARK).received()
+    out = [log.entry(i) for i in range(log.size()) if log.entry(i).direction == "out"]
+    forwards = [e for e in out if e.message_class == "ReferralForward"]
+    receipts = [e for e in out if e.message_class == "ReferralReceipt"]
+    assert [e.message_sha256 for e in receipts] == [hashlib.sha256(receipt.signed).hexdigest()]
+    assert len(forwards) == 1
+    assert forwards[0].decision_digest is not None
+    assert delivered.referral_id == prepared.message_id
 
 
 async def test_a_restarted_hub_delivers_what_it_acknowledged(make_world: WorldFactory) -> None:

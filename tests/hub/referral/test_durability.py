@@ -9,12 +9,18 @@ random and restarted from its data folder. At the end:
 - every referral was acknowledged, and every repeat of a referral got the
   very same receipt bytes, each a valid hub signature naming that referral;
 - every referral reached its receiving node exactly once, and the node's
-  signed receipt the hub recorded is the one the node stored.
+  signed receipt the hub recorded is the one the node stored;
+- the message log tells what was sent (docs/audit.md): for each referral it
+  holds exactly one hub-signed ``ReferralForward``, the bytes in the outbox
+  that the node was sent, and exactly one hub-signed ``ReferralReceipt``,
+  the bytes the borough received; nothing signed before a kill and then
+  superseded is there to be mistaken for a duplicate.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 import sqlite3
 from collections.abc import AsyncIterator
@@ -25,11 +31,14 @@ import pytest_asyncio
 
 from adapters.client.exchange import Signed
 from adapters.client.referrals import ReferralClient
+from hub.envelope import read_header
 from hub.errors import DeliveryFailure, InternalError
 from hub.identifiers import HUB, AuthorityCode
 from hub.pki.layout import PkiLayout
 from hub.pki.trust import TrustStore
+from hub.storage.log_folder import open_sqlite_log
 from hub.verify import EnvelopeVerifier
+from hub.xmlparse import XmlLimits, parse_untrusted
 from tests.support.hub_process import HubProcess
 from tests.support.loopback import free_port, message_url
 from tests.support.parties import CROYDON, LAMBETH, SOCIAL_WORKER, SOUTHWARK
@@ -157,5 +166,45 @@ async def test_sigkill_never_loses_or_duplicates_a_referral(
                 "SELECT node_receipt FROM referral WHERE message_id = ?", (entry.referral_id,)
             ).fetchone()
             assert bytes(node_receipt) == entry.receipt  # one processing, one receipt
+    forwards_queued = {
+        referral_id: hashlib.sha256(payload).hexdigest()
+        for referral_id, payload in hub_db.execute(
+            "SELECT referral_id, payload FROM outbox WHERE kind = 'forward'"
+        )
+    }
     hub_db.close()
     assert hub.starts == 1 + kills
+
+    # the log's account: one forward and one receipt per referral, the ones sent
+    logged = _hub_signed_referral_messages(nodes.workdir / "hub-data" / "log")
+    for _, referral in sent:
+        forwards = logged.get(("ReferralForward", referral.message_id), [])
+        receipts_logged = logged.get(("ReferralReceipt", referral.message_id), [])
+        assert forwards == [forwards_queued[referral.message_id]], "forward logged != sent"
+        received = hashlib.sha256(receipts[referral.message_id][0]).hexdigest()
+        assert receipts_logged == [received], "receipt logged != received"
+    assert set(logged) == {
+        (kind, referral.message_id)
+        for _, referral in sent
+        for kind in ("ReferralForward", "ReferralReceipt")
+    }
+
+
+def _hub_signed_referral_messages(log_dir: Path) -> dict[tuple[str, str], list[str]]:
+    """(class, referral id) -> SHA-256 of each hub-signed forward and receipt logged."""
+    log = open_sqlite_log(log_dir, read_only=True)
+    found: dict[tuple[str, str], list[str]] = {}
+    try:
+        for index in range(log.size()):
+            entry = log.entry(index)
+            kind = entry.message_class
+            if entry.direction != "out" or kind not in ("ReferralForward", "ReferralReceipt"):
+                continue
+            raw = log.message(index)
+            assert isinstance(raw, bytes)
+            header = read_header(parse_untrusted(raw, limits=XmlLimits(max_bytes=len(raw))))
+            assert header.correlation_id is not None
+            found.setdefault((kind, header.correlation_id), []).append(entry.message_sha256)
+    finally:
+        log.close()
+    return found
